@@ -1,0 +1,94 @@
+"""Input events: what terminals at checkpoints and guards upload.
+
+Terminals upload in batches, so one Kafka record on the events topic is an
+``EventBatch``; a single event is a batch of one. Batching on the wire is what
+lets the pipeline amortise per-record costs of the Kafka client and Faust.
+Events inside a batch are a tagged union on ``event_type``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field, TypeAdapter, model_validator
+
+from schemas.common import (
+    SCHEMA_VERSION,
+    Contract,
+    Direction,
+    DivisionCode,
+    HealthCode,
+    Ident,
+    IdNumber,
+    ReportSource,
+    SubjectKind,
+)
+
+
+class _EventBase(Contract):
+    schema_version: Literal[1] = SCHEMA_VERSION
+    event_id: Ident = Field(description="Unique per event; the idempotency key downstream.")
+    event_time: AwareDatetime = Field(description="When it happened at the checkpoint.")
+
+
+class QrScan(_EventBase):
+    """A resident scans the village/community QR code with the county app (扫码进村)."""
+
+    event_type: Literal["qr_scan"] = "qr_scan"
+    checkpoint_id: Ident = Field(description="The checkpoint where the code is posted.")
+    community_code: Ident = Field(description="The village/community whose code was scanned.")
+    id_number: IdNumber = Field(description="Of the app's real-name verified account.")
+    health_code: HealthCode | None = None
+
+
+class Passage(_EventBase):
+    """A passage recorded by the guard at a checkpoint (测温验码)."""
+
+    event_type: Literal["passage"] = "passage"
+    checkpoint_id: Ident
+    direction: Direction
+    subject_kind: SubjectKind = SubjectKind.PERSON
+    id_number: IdNumber | None = Field(default=None, description="Required for a person.")
+    plate: Annotated[str, Field(min_length=2, max_length=16)] | None = Field(
+        default=None, description="Required for a vehicle."
+    )
+    temperature_c: Annotated[float, Field(ge=30.0, le=45.0)] | None = None
+    health_code: HealthCode | None = None
+    declared_origin: DivisionCode | None = Field(
+        default=None, description="Arrivals: the division the person says they came from."
+    )
+
+    @model_validator(mode="after")
+    def _subject_present(self) -> Passage:
+        if self.subject_kind is SubjectKind.PERSON and self.id_number is None:
+            raise ValueError("a person passage needs id_number")
+        if self.subject_kind is SubjectKind.VEHICLE and self.plate is None:
+            raise ValueError("a vehicle passage needs plate")
+        return self
+
+
+class PerimeterReport(_EventBase):
+    """Someone crossed the perimeter of a closed compound (wall climbing)."""
+
+    event_type: Literal["perimeter_report"] = "perimeter_report"
+    compound_id: Ident
+    checkpoint_id: Ident | None = Field(default=None, description="Nearest checkpoint, if known.")
+    source: ReportSource
+    location: Annotated[str, Field(max_length=200)] = Field(description="Where on the perimeter.")
+    person_count: Annotated[int, Field(ge=1, le=100)] = 1
+    id_numbers: tuple[IdNumber, ...] = Field(default=(), description="Persons once identified.")
+
+
+Event = Annotated[QrScan | Passage | PerimeterReport, Field(discriminator="event_type")]
+
+
+class EventBatch(Contract):
+    """The record on the events topic: one upload from one terminal."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    batch_id: Ident
+    source: Ident = Field(description="The terminal or checkpoint that uploaded it.")
+    events: tuple[Event, ...] = Field(min_length=1, max_length=10_000)
+
+
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)

@@ -1,0 +1,111 @@
+"""What the pipeline publishes: enriched events, alerts, dead letters.
+
+Enriched events and alerts carry no name, phone or raw ID number: the subject
+is named by a masked ID number (for people) and a pseudonymous key (for
+joins), so these topics and the ClickHouse tables built from them can be read
+by every grid without exposing the register.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field
+
+from schemas.common import (
+    SCHEMA_VERSION,
+    Contract,
+    Direction,
+    DivisionCode,
+    HealthCode,
+    Ident,
+    Residency,
+    RiskColour,
+    Severity,
+    SubjectKind,
+)
+
+Grid = Annotated[str, Field(max_length=64)]
+
+
+class Place(Contract):
+    """Where an event happened, resolved from the checkpoint or compound master data.
+
+    Empty strings mean "unknown to master data"; the event still flows.
+    """
+
+    checkpoint_id: str = ""
+    compound_id: str = ""
+    community_code: str = ""
+    large_grid: Grid = ""
+    small_grid: Grid = ""
+
+
+class EnrichedEvent(Contract):
+    schema_version: Literal[1] = SCHEMA_VERSION
+    event_id: Ident
+    event_type: Literal["qr_scan", "passage", "perimeter_report"]
+    event_time: AwareDatetime
+    place: Place
+    subject_kind: SubjectKind | None = None
+    subject_key: str = Field(default="", description="Pseudonymous person key, empty if none.")
+    subject_masked: str = Field(default="", description="Masked ID number or plate.")
+    resident_known: bool = False
+    resident_verified: bool = False
+    residency: Residency | None = None
+    home_compound_id: str = ""
+    home_dwelling_id: str = ""
+    direction: Direction | None = None
+    temperature_c: float | None = None
+    health_code: HealthCode | None = None
+    declared_origin: DivisionCode | None = None
+    card_division: DivisionCode | None = None
+    declared_origin_risk: RiskColour | None = None
+    card_division_risk: RiskColour | None = None
+    quarantine_active: bool = False
+    person_count: int = 1
+    linked_subjects: tuple[str, ...] = Field(default=(), description="Masked IDs of linked persons.")
+    misses: tuple[str, ...] = Field(default=(), description="Master-data lookups that found nothing.")
+
+
+class EnrichedBatch(Contract):
+    """The record on the enriched-events topic: one input batch, enriched."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    batch_id: Ident
+    source: Ident
+    events: tuple[EnrichedEvent, ...]
+
+
+class Alert(Contract):
+    """One finding for the people on the ground; keyed on its topic by large grid."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    alert_id: str = Field(description="Deterministic: the same rule over the same events.")
+    rule_id: str
+    rule_version: int
+    severity: Severity
+    event_time: AwareDatetime
+    detected_at: AwareDatetime
+    place: Place
+    dwelling_id: str = ""
+    subject_masked: str = ""
+    subject_key: str = ""
+    event_ids: tuple[str, ...]
+    summary_zh: str
+    summary_en: str
+    action: str = ""
+
+
+class DeadLetter(Contract):
+    """An input the pipeline could not take, with enough to find and replay it."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    reason: Literal["invalid_json", "schema_violation", "processing_error"]
+    detail: str = Field(description="What was wrong; never the offending values.")
+    source_topic: str
+    partition: int
+    offset: int
+    event_index: int | None = Field(default=None, description="Position inside a batch, if one event.")
+    original_b64: str = Field(description="The original record value, base64.")
+    failed_at: AwareDatetime

@@ -1,0 +1,93 @@
+"""The one typed settings object, built once at start-up and passed down.
+
+Every value can come from the environment with the ``GRIDWATCH_`` prefix and
+``__`` between section and field, e.g. ``GRIDWATCH_KAFKA__BOOTSTRAP=host:9092``
+or ``GRIDWATCH_RULES__FEVER_THRESHOLD_C=37.5``. No other module reads the
+environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# logical topic name -> compacted?
+TOPICS: dict[str, bool] = {
+    "events": False,
+    "residents": True,
+    "compounds": True,
+    "checkpoints": True,
+    "quarantine-orders": True,
+    "risk-areas": True,
+    "enriched-events": False,
+    "alerts": False,
+    "dead-letters": False,
+}
+
+
+class KafkaSettings(BaseModel):
+    bootstrap: str = "127.0.0.1:9092"
+    topic_prefix: str = "gridwatch."
+    partitions: int = Field(default=4, ge=1, description="Of every topic the project creates.")
+    replication: int = Field(default=1, ge=1)
+    consumer_group: str = "gridwatch-worker"
+
+    def topic(self, logical: str) -> str:
+        if logical not in TOPICS:
+            raise KeyError(f"unknown topic {logical!r}; known: {', '.join(TOPICS)}")
+        return f"{self.topic_prefix}{logical}"
+
+
+class ClickHouseSettings(BaseModel):
+    dsn: str = Field(
+        default="",
+        description="chdb:///path (embedded, the default under data_dir) or http(s)://user:pw@host:port/db",
+    )
+    database: str = "gridwatch"
+    batch_rows: int = Field(default=5_000, ge=1, description="Flush when this many rows wait.")
+    flush_seconds: float = Field(default=1.0, gt=0, description="Flush at least this often.")
+    retry_seconds: float = Field(default=2.0, gt=0, description="Back-off after a failed flush.")
+
+
+class RuleSettings(BaseModel):
+    fever_threshold_c: float = Field(default=37.3, ge=35.0, le=42.0)
+
+
+class MetricsSettings(BaseModel):
+    port: int = Field(default=9464, ge=0, le=65535, description="0 disables the endpoint.")
+    host: str = "127.0.0.1"
+
+
+class PrivacySettings(BaseModel):
+    person_key_secret: SecretStr = Field(
+        default=SecretStr("gridwatch-dev-only"),
+        description="HMAC key for pseudonymous person keys; set a real secret in production.",
+    )
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GRIDWATCH_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    app_id: str = "gridwatch"
+    data_dir: Path = REPO_ROOT / ".data"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    kafka: KafkaSettings = KafkaSettings()
+    clickhouse: ClickHouseSettings = ClickHouseSettings()
+    rules: RuleSettings = RuleSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    privacy: PrivacySettings = PrivacySettings()
+
+    @property
+    def clickhouse_dsn(self) -> str:
+        return self.clickhouse.dsn or f"chdb://{self.data_dir / 'clickhouse'}"
+
+    @property
+    def worker_dir(self) -> Path:
+        return self.data_dir / "worker"
