@@ -21,4 +21,5 @@ def is_valid(id_number: str) -> bool:
 
 def with_check_digit(first17: str) -> str:
     """Complete 17 digits to a valid 18-character number (used by the simulator)."""
-    return first17 + ric.calc_check_digit(first17)
+    # calc_check_digit reads the first 17 characters of a full-length number
+    return first17 + ric.calc_check_digit(first17 + "0")
