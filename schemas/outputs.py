@@ -53,6 +53,7 @@ class EnrichedEvent(Contract):
     resident_known: bool = False
     resident_verified: bool = False
     residency: Residency | None = None
+    home_community_code: str = ""
     home_compound_id: str = ""
     home_dwelling_id: str = ""
     direction: Direction | None = None

@@ -35,7 +35,6 @@ class KafkaSettings(BaseModel):
     topic_prefix: str = "gridwatch."
     partitions: int = Field(default=4, ge=1, description="Of every topic the project creates.")
     replication: int = Field(default=1, ge=1)
-    consumer_group: str = "gridwatch-worker"
 
     def topic(self, logical: str) -> str:
         if logical not in TOPICS:

@@ -1,0 +1,30 @@
+"""What a rule is: a pure function of one enriched event to at most one finding.
+
+Rules know nothing of Kafka or Faust. A finding says what was seen; turning it
+into an alert (id, place, masking, timestamps) is ``streams.alerts``' job, so
+every rule produces alerts of the same shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from schemas import EnrichedEvent, Severity
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    rule_id: str
+    rule_version: int
+    severity: Severity
+    summary_zh: str
+    summary_en: str
+    action: str = ""
+
+
+class Rule(Protocol):
+    rule_id: str
+    version: int
+
+    def evaluate(self, event: EnrichedEvent) -> Finding | None: ...

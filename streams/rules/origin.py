@@ -1,0 +1,48 @@
+"""Origin mismatch: an arrival's declared origin is not the division on their ID card.
+
+The first six digits of an ID number are the division of the household
+registration when the number was issued, so a mismatch is an inference, not
+proof: people move. It matters when either place is a risk area, as with the
+Wenfeng returnee who declared Xiacheng (330103) while her card said Gongshu
+(330105), a yellow area that required quarantine.
+"""
+
+from __future__ import annotations
+
+from schemas import Direction, EnrichedEvent, RiskColour, Severity
+from streams.rules.base import Finding
+
+_RISKY = (RiskColour.YELLOW, RiskColour.RED)
+_COLOUR_ZH = {RiskColour.GREEN: "绿色", RiskColour.YELLOW: "黄色", RiskColour.RED: "红色"}
+
+
+class OriginMismatch:
+    rule_id = "origin_mismatch"
+    version = 1
+
+    def evaluate(self, event: EnrichedEvent) -> Finding | None:
+        declared, card = event.declared_origin, event.card_division
+        if event.direction is not Direction.IN or not declared or not card or declared == card:
+            return None
+        risks = [r for r in (event.declared_origin_risk, event.card_division_risk) if r in _RISKY]
+        base_zh = f"申报来源地 {declared} 与身份证地址 {card} 不符（据证件号推断）"
+        base_en = f"Declared origin {declared} differs from ID card division {card} (inferred from the ID number)"
+        if not risks:
+            return Finding(
+                rule_id=self.rule_id,
+                rule_version=self.version,
+                severity=Severity.WARNING,
+                summary_zh=base_zh,
+                summary_en=base_en,
+                action="verify travel history",
+            )
+        worst = RiskColour.RED if RiskColour.RED in risks else RiskColour.YELLOW
+        area = card if event.card_division_risk == worst else declared
+        return Finding(
+            rule_id=self.rule_id,
+            rule_version=self.version,
+            severity=Severity.CRITICAL if worst is RiskColour.RED else Severity.HIGH,
+            summary_zh=f"{base_zh}；{area} 为{_COLOUR_ZH[worst]}风险区，需隔离",
+            summary_en=f"{base_en}; {area} is a {worst.value} risk area: quarantine required",
+            action="quarantine required",
+        )

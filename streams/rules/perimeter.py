@@ -1,0 +1,26 @@
+"""Perimeter breach: someone climbed into a closed compound (翻墙)."""
+
+from __future__ import annotations
+
+from schemas import EnrichedEvent, Severity
+from streams.rules.base import Finding
+
+
+class PerimeterBreach:
+    rule_id = "perimeter_breach"
+    version = 1
+
+    def evaluate(self, event: EnrichedEvent) -> Finding | None:
+        if event.event_type != "perimeter_report":
+            return None
+        n = event.person_count
+        who = f"，已核实身份 {len(event.linked_subjects)} 人" if event.linked_subjects else ""
+        who_en = f", {len(event.linked_subjects)} identified" if event.linked_subjects else ""
+        return Finding(
+            rule_id=self.rule_id,
+            rule_version=self.version,
+            severity=Severity.CRITICAL,
+            summary_zh=f"{n} 人翻越围墙进入封闭小区{who}",
+            summary_en=f"{n} person(s) climbed the wall into a closed compound{who_en}",
+            action="dispatch grid staff; verify identities and dwelling",
+        )
