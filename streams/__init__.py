@@ -1,0 +1,1 @@
+"""Streams: the Faust app, its agents and tables, and the pure rule/enrichment logic."""

@@ -1,0 +1,42 @@
+"""What every agent needs, built once by the app factory and handed to each."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+
+from streams.codec import Rejected, dead_letter
+from streams.enrich import Enricher
+from streams.metrics import DEAD_LETTERS
+from streams.privacy import PersonKeys
+from streams.rules import Rule
+from streams.settings import Settings
+from streams.tables import Tables
+
+
+@dataclass(slots=True)
+class Pipeline:
+    settings: Settings
+    app: faust.App
+    topics: dict[str, Any]
+    tables: Tables
+    keys: PersonKeys
+    enricher: Enricher
+    rules: Sequence[Rule]
+
+    async def dead_letter(self, rejected: Rejected, message: Any) -> None:
+        """Send an input to the dead-letter topic and count it; never raises on bad input."""
+        letter = dead_letter(
+            rejected,
+            raw=message.value if isinstance(message.value, bytes) else b"",
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+        )
+        await self.topics["dead-letters"].send(
+            key=message.topic.encode(), value=letter.model_dump_json().encode()
+        )
+        DEAD_LETTERS.labels(reason=rejected.reason, topic=message.topic).inc()

@@ -1,0 +1,152 @@
+"""``gridwatch``: the command line of the pipeline.
+
+    gridwatch worker     run the stream worker (Faust agents, ClickHouse sink, /metrics)
+    gridwatch topics     create (idempotently) and describe the project's topics
+    gridwatch simulate   publish a simulated Tianma Street day to Kafka
+    gridwatch demo       broker + worker + simulator, live alerts on screen
+    gridwatch schemas    write the JSON Schema of every topic's contract
+
+Settings come from the environment (``GRIDWATCH_…``, see streams/settings.py);
+the flags here override the few that people change by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from streams.settings import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, object] = {}
+    if getattr(args, "bootstrap", None):
+        overrides["kafka"] = {"bootstrap": args.bootstrap}
+    try:
+        base = Settings()
+    except ValidationError as exc:
+        sys.exit(f"invalid settings: {exc}")
+    if "kafka" in overrides:
+        return base.model_copy(update={"kafka": base.kafka.model_copy(update=overrides["kafka"])})
+    return base
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from faust.worker import Worker
+    from prometheus_client import start_http_server
+
+    from streams.app import create_app, make_sink_runner
+    from streams.topics import ensure_topics
+
+    settings = _settings(args)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    ensure_topics(settings.kafka)
+    if settings.metrics.port:
+        start_http_server(settings.metrics.port, addr=settings.metrics.host)
+        logging.getLogger("gridwatch").info(
+            "metrics on http://%s:%d/metrics", settings.metrics.host, settings.metrics.port
+        )
+    runner = make_sink_runner(settings)
+    app = create_app(settings, sink_runner=runner)
+    worker = Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
+    try:
+        worker.execute_from_commandline()
+    finally:
+        runner.close()
+    return 0
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    from streams.topics import describe_topics, ensure_topics
+
+    settings = _settings(args)
+    infos = ensure_topics(settings.kafka) if args.action == "create" else describe_topics(settings.kafka)
+    for info in infos:
+        state = "created" if info.created else ("missing" if info.partitions == 0 else "exists")
+        kind = "compacted" if info.compacted else "delete"
+        print(f"{info.name:40s} partitions={info.partitions:<3d} cleanup={kind:9s} {state}")
+    return 0
+
+
+def cmd_schemas(args: argparse.Namespace) -> int:
+    from schemas import TOPIC_CONTRACTS
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for logical, model in TOPIC_CONTRACTS.items():
+        path = out / f"{logical}.schema.json"
+        path.write_text(json.dumps(model.model_json_schema(), indent=2, ensure_ascii=False) + "\n")
+        print(path)
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from streams.simulate.run import run_simulation
+
+    settings = _settings(args)
+    stats = run_simulation(
+        settings,
+        seed=args.seed,
+        residents=args.residents,
+        speed=args.speed,
+        master_only=args.master_only,
+        progress=not args.no_progress,
+    )
+    print(stats.summary())
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from streams.demo import run_demo
+
+    return run_demo(_settings(args), seed=args.seed, speed=args.speed, exit_when_done=args.exit_when_done)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gridwatch",
+        description="Checkpoint control for Tianma Street: scans and passages in, grid-routed alerts out.",
+    )
+    parser.add_argument("--bootstrap", help="Kafka bootstrap servers (overrides GRIDWATCH_KAFKA__BOOTSTRAP)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("worker", help="run the stream worker: agents, ClickHouse sink and /metrics")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("topics", help="create (idempotently) or describe the project's topics")
+    p.add_argument("action", choices=["create", "describe"], nargs="?", default="describe")
+    p.set_defaults(func=cmd_topics)
+
+    p = sub.add_parser("simulate", help="publish a simulated Tianma Street day (master data, then events)")
+    p.add_argument("--seed", type=int, default=2020)
+    p.add_argument("--residents", type=int, default=18_400)
+    p.add_argument("--speed", type=float, default=1440.0,
+                   help="simulated seconds per real second; 1440 plays a day in a minute, 0 = no pacing")
+    p.add_argument("--master-only", action="store_true", help="publish master data and stop")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("demo", help="broker + worker + simulated day, live alerts on screen (Ctrl-C stops)")
+    p.add_argument("--seed", type=int, default=2020)
+    p.add_argument("--speed", type=float, default=1440.0)
+    p.add_argument("--exit-when-done", action="store_true", help="stop after the day instead of waiting for Ctrl-C")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("schemas", help="write the JSON Schema of every topic's contract")
+    p.add_argument("--out", default="docs/schemas")
+    p.set_defaults(func=cmd_schemas)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

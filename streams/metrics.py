@@ -1,0 +1,72 @@
+"""Every Prometheus metric of the worker, in one place, with units and labels.
+
+Labels are bounded sets (topics, event types, rules, severities, reasons,
+tables); never a person, grid-level identity or free text, so cardinality
+stays fixed and no personal data reaches the metrics system.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+EVENTS_CONSUMED = Counter(
+    "gridwatch_events_consumed_total",
+    "Input events consumed, by topic and event type (batches are unpacked).",
+    ["topic", "event_type"],
+)
+RECORDS_CONSUMED = Counter(
+    "gridwatch_records_consumed_total",
+    "Kafka records consumed, by topic.",
+    ["topic"],
+)
+MASTER_UPDATES = Counter(
+    "gridwatch_master_updates_total",
+    "Master-data records applied to the worker's tables, by table and operation.",
+    ["table", "op"],
+)
+DEAD_LETTERS = Counter(
+    "gridwatch_dead_letters_total",
+    "Inputs sent to the dead-letter topic, by reason and source topic.",
+    ["reason", "topic"],
+)
+ALERTS = Counter(
+    "gridwatch_alerts_total",
+    "Alerts produced, by rule and severity.",
+    ["rule", "severity"],
+)
+ENRICHMENT_MISSES = Counter(
+    "gridwatch_enrichment_misses_total",
+    "Master-data lookups that found nothing, by lookup.",
+    ["lookup"],
+)
+ALERT_LATENCY = Histogram(
+    "gridwatch_alert_latency_seconds",
+    "From the triggering record's Kafka timestamp (upload time) to the alert being produced.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+)
+SINK_ROWS = Counter(
+    "gridwatch_sink_rows_total",
+    "Rows written to ClickHouse, by table.",
+    ["table"],
+)
+SINK_DUPLICATES = Counter(
+    "gridwatch_sink_duplicate_rows_total",
+    "Rows skipped because ClickHouse already held their id (replays), by table.",
+    ["table"],
+)
+SINK_BATCHES = Counter(
+    "gridwatch_sink_batches_total",
+    "Batches written to ClickHouse, by table.",
+    ["table"],
+)
+SINK_FAILURES = Counter(
+    "gridwatch_sink_failures_total",
+    "Failed ClickHouse writes (each is retried; offsets wait), by table.",
+    ["table"],
+)
+SINK_BATCH_SECONDS = Histogram(
+    "gridwatch_sink_batch_seconds",
+    "Time to write one batch to ClickHouse, by table.",
+    ["table"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
