@@ -1,0 +1,95 @@
+"""Small, hand-made registers and events for tests, with exactly known alerts."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from schemas import Checkpoint, Compound, Passage, PerimeterReport, QrScan, Resident, RiskArea
+from streams.idcard import with_check_digit
+
+CST = timezone(timedelta(hours=8))
+NIGHT = datetime(2020, 2, 8, 22, 0, tzinfo=CST)
+
+RESIDENT_ID = with_check_digit("33082219800101123")  # Changshan card, lives in Dingyang compound
+RETURNEE_ID = with_check_digit("33010519920315004")  # Gongshu card, registered in Wenfeng
+OUTSIDER_ID = with_check_digit("42010619950505201")  # Wuhan card, in no register
+
+DINGYANG_CP = Checkpoint(
+    checkpoint_id="cp-dy-050",
+    name="东河北街50号卡点",
+    compound_id="co-dy-01",
+    community_code="dingyang",
+    large_grid="LG07",
+    small_grid="SG13",
+    address="东河北街50号",
+    lat=28.905,
+    lon=118.515,
+)
+WENFENG_CP = Checkpoint(
+    checkpoint_id="cp-wf-001",
+    name="文峰小区北门",
+    compound_id="co-wf-01",
+    community_code="wenfeng",
+    large_grid="LG12",
+    small_grid="SG24",
+    lat=28.912,
+    lon=118.522,
+)
+COMPOUNDS = (
+    Compound(compound_id="co-dy-01", name="东河小区", community_code="dingyang", large_grid="LG07", small_grid="SG13"),
+    Compound(compound_id="co-wf-01", name="文峰小区", community_code="wenfeng", large_grid="LG12", small_grid="SG24"),
+)
+RESIDENTS = (
+    Resident(
+        id_number=RESIDENT_ID, name="张三", phone="13800000001", dwelling_id="dy-01-3-201",
+        compound_id="co-dy-01", community_code="dingyang", large_grid="LG07", small_grid="SG13", verified=True,
+    ),
+    Resident(
+        id_number=RETURNEE_ID, name="李梅", phone="13800000002", dwelling_id="wf-01-2-502",
+        compound_id="co-wf-01", community_code="wenfeng", large_grid="LG12", small_grid="SG24", verified=True,
+    ),
+)
+RISK_AREAS = (
+    RiskArea(division_code="330105", colour="yellow", valid_from=datetime(2020, 2, 1, tzinfo=CST), name="拱墅区"),
+    RiskArea(division_code="420106", colour="red", valid_from=datetime(2020, 1, 23, tzinfo=CST), name="武昌区"),
+)
+
+
+def passage(event_id: str, **kw: Any) -> Passage:
+    base: dict[str, Any] = {
+        "event_id": event_id,
+        "event_time": NIGHT,
+        "checkpoint_id": DINGYANG_CP.checkpoint_id,
+        "direction": "in",
+        "id_number": RESIDENT_ID,
+        "temperature_c": 36.5,
+        "health_code": "green",
+    }
+    base.update(kw)
+    return Passage(**base)
+
+
+def scan(event_id: str, **kw: Any) -> QrScan:
+    base: dict[str, Any] = {
+        "event_id": event_id,
+        "event_time": NIGHT,
+        "checkpoint_id": DINGYANG_CP.checkpoint_id,
+        "community_code": "dingyang",
+        "id_number": RESIDENT_ID,
+    }
+    base.update(kw)
+    return QrScan(**base)
+
+
+def wall_climb(event_id: str) -> PerimeterReport:
+    return PerimeterReport(
+        event_id=event_id,
+        event_time=NIGHT,
+        compound_id="co-dy-01",
+        checkpoint_id=DINGYANG_CP.checkpoint_id,
+        source="guard",
+        location="东墙",
+        person_count=2,
+        id_numbers=(OUTSIDER_ID,),
+    )
