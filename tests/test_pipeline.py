@@ -1,0 +1,235 @@
+"""End to end on the real broker: kafka-python in, the worker subprocess, kafka-python out.
+
+Nothing is mocked: the broker is the project's own (tests/conftest.py), the
+worker is ``gridwatch worker`` in a subprocess, ClickHouse is the embedded
+chDB the worker writes, read back through clickhouse-connect once the worker
+has stopped (chDB admits one process per data path).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+from collections.abc import Callable, Iterator
+
+import clickhouse_connect
+import pytest
+
+from schemas import EventBatch
+from streams.alerts import alert_id
+from streams.settings import Settings
+from tests.bus import Bus, metric, scrape, wait_for_metric
+from tests.conftest import WorkerProcess
+from tests.factories import (
+    COMPOUNDS,
+    DINGYANG_CP,
+    OUTSIDER_ID,
+    RESIDENT_ID,
+    RESIDENTS,
+    RETURNEE_ID,
+    RISK_AREAS,
+    WENFENG_CP,
+    passage,
+    wall_climb,
+)
+
+pytestmark = pytest.mark.integration
+
+MASTER_RECORDS = len(RESIDENTS) + 2 + len(COMPOUNDS) + len(RISK_AREAS)
+
+DINGYANG_BATCH = EventBatch(
+    batch_id="b-dy-1",
+    source=DINGYANG_CP.checkpoint_id,
+    events=(
+        passage("e-fever", temperature_c=38.2),
+        wall_climb("e-wall"),
+        passage("e-outsider", id_number=OUTSIDER_ID),
+        passage("e-red", health_code="red"),
+        passage("e-ok"),
+    ),
+)
+WENFENG_BATCH = EventBatch(
+    batch_id="b-wf-1",
+    source=WENFENG_CP.checkpoint_id,
+    events=(passage("e-returnee", checkpoint_id=WENFENG_CP.checkpoint_id, id_number=RETURNEE_ID,
+                    declared_origin="330103"),),
+)
+EXPECTED = {
+    ("fever", "LG07", "e-fever"),
+    ("perimeter_breach", "LG07", "e-wall"),
+    ("unregistered_person", "LG07", "e-outsider"),
+    ("health_code", "LG07", "e-red"),
+    ("origin_mismatch", "LG12", "e-returnee"),
+}
+
+
+@pytest.fixture
+def bus(pipeline_settings: Settings) -> Iterator[Bus]:
+    b = Bus(pipeline_settings)
+    yield b
+    b.close()
+
+
+def start_with_master(bus: Bus, worker: WorkerProcess) -> None:
+    worker.start()
+    bus.publish_master(residents=RESIDENTS, checkpoints=(DINGYANG_CP, WENFENG_CP), compounds=COMPOUNDS,
+                       risk_areas=RISK_AREAS)
+    samples_needed = MASTER_RECORDS
+    deadline_value = 0.0
+    for table, n in (("residents", 2), ("checkpoints", 2), ("compounds", 2), ("risk-areas", 2)):
+        deadline_value += wait_for_metric(worker.metrics_port, "gridwatch_master_updates_total", n,
+                                          table=table, op="upsert")
+    assert deadline_value == samples_needed
+
+
+def clickhouse_rows(settings: Settings, sql: str) -> list[tuple[object, ...]]:
+    client = clickhouse_connect.get_client(dsn=settings.clickhouse_dsn)
+    try:
+        return [tuple(r) for r in client.query(sql).result_rows]
+    finally:
+        client.close()
+
+
+def test_article_incidents_become_grid_routed_alerts_in_kafka_clickhouse_and_metrics(
+    pipeline_settings: Settings, bus: Bus, worker_factory: Callable[[Settings], WorkerProcess]
+) -> None:
+    worker = worker_factory(pipeline_settings)
+    start_with_master(bus, worker)
+    bus.publish_batch(DINGYANG_BATCH)
+    bus.publish_batch(WENFENG_BATCH)
+
+    alerts = bus.consume("alerts", until=lambda rs: len(rs) >= len(EXPECTED))
+    got = {(a["rule_id"], a["place"]["large_grid"], a["event_ids"][0]) for a in alerts}
+    assert got == EXPECTED
+    assert len(alerts) == len(EXPECTED)
+    for a in alerts:
+        assert a["alert_id"] == alert_id(a["rule_id"], 1, (a["event_ids"][0],))
+        assert a["_key"] == a["place"]["large_grid"].encode()  # keyed by large grid
+        raw = json.dumps(a, default=str)
+        assert RESIDENT_ID not in raw and RETURNEE_ID not in raw and OUTSIDER_ID not in raw
+    by_rule = {a["rule_id"]: a for a in alerts}
+    returnee = by_rule["origin_mismatch"]
+    assert (returnee["severity"], returnee["action"]) == ("high", "quarantine required")
+    assert (returnee["place"]["compound_id"], returnee["place"]["small_grid"]) == ("co-wf-01", "SG24")
+    assert returnee["dwelling_id"] == "wf-01-2-502"
+    assert returnee["subject_masked"] == RETURNEE_ID[:6] + "********" + RETURNEE_ID[-4:]
+    wall = by_rule["perimeter_breach"]
+    assert (wall["severity"], wall["place"]["checkpoint_id"]) == ("critical", "cp-dy-050")
+
+    enriched = bus.consume("enriched-events", until=lambda rs: sum(len(r["events"]) for r in rs) >= 6)
+    events = {e["event_id"]: e for r in enriched for e in r["events"]}
+    assert events["e-ok"]["resident_known"] is True and events["e-ok"]["home_dwelling_id"] == "dy-01-3-201"
+    assert events["e-outsider"]["misses"] == ["resident"]
+
+    wait_for_metric(worker.metrics_port, "gridwatch_sink_rows_total", 6, table="enriched_events")
+    wait_for_metric(worker.metrics_port, "gridwatch_sink_rows_total", 5, table="alerts")
+    samples = scrape(worker.metrics_port)
+    events_topic = bus.topic("events")
+    assert metric(samples, "gridwatch_events_consumed_total", topic=events_topic, event_type="passage") == 5
+    assert metric(samples, "gridwatch_events_consumed_total", topic=events_topic,
+                  event_type="perimeter_report") == 1
+    assert metric(samples, "gridwatch_alerts_total", rule="origin_mismatch", severity="high") == 1
+    assert metric(samples, "gridwatch_alerts_total", rule="health_code", severity="critical") == 1
+    assert metric(samples, "gridwatch_alerts_total", rule="perimeter_breach", severity="critical") == 1
+    assert metric(samples, "gridwatch_enrichment_misses_total", lookup="resident") == 1
+    assert metric(samples, "gridwatch_alert_latency_seconds_count") == 5
+    assert metric(samples, "gridwatch_sink_batches_total", table="alerts") >= 1
+    assert metric(samples, "gridwatch_dead_letters_total", reason="invalid_json", topic=events_topic) == 0
+
+    assert worker.stop() == 0
+    db = pipeline_settings.clickhouse.database
+    rows = clickhouse_rows(pipeline_settings,
+                           f"SELECT rule_id, large_grid, small_grid, compound_id, checkpoint_id, alert_id "
+                           f"FROM {db}.alerts FINAL ORDER BY rule_id")
+    assert {(r[0], r[1], r[5]) for r in rows} == {
+        (a["rule_id"], a["place"]["large_grid"], a["alert_id"]) for a in alerts
+    }
+    assert ("origin_mismatch", "LG12", "SG24", "co-wf-01", "cp-wf-001") in {r[:5] for r in rows}
+    counts = clickhouse_rows(pipeline_settings,
+                             f"SELECT count(), uniqExact(event_id) FROM {db}.enriched_events")
+    assert counts == [(6, 6)]
+
+
+def test_malformed_input_is_dead_lettered_and_the_worker_keeps_going(
+    pipeline_settings: Settings, bus: Bus, worker_factory: Callable[[Settings], WorkerProcess]
+) -> None:
+    worker = worker_factory(pipeline_settings)
+    worker.start()
+    bus.send("events", b"cp-x", b"{this is not json")
+    doc = json.loads(EventBatch(batch_id="b-mixed", source="cp-dy-050",
+                                events=(passage("e-bad"), passage("e-good", id_number=OUTSIDER_ID,
+                                                                 temperature_c=39.0))).model_dump_json())
+    doc["events"][0]["temperature_c"] = 99.9
+    bus.send("events", b"cp-dy-050", json.dumps(doc).encode())
+    bus.send("residents", b"k", b'{"id_number": "123"}')
+    bus.producer.flush()
+
+    letters = bus.consume("dead-letters", until=lambda rs: len(rs) >= 3)
+    by_reason = sorted((d["reason"], d["source_topic"], d["event_index"]) for d in letters)
+    assert by_reason == sorted([
+        ("invalid_json", bus.topic("events"), None),
+        ("schema_violation", bus.topic("events"), 0),
+        ("schema_violation", bus.topic("residents"), None),
+    ])
+    garbage = next(d for d in letters if d["reason"] == "invalid_json")
+    assert base64.b64decode(garbage["original_b64"]) == b"{this is not json"
+    assert garbage["offset"] >= 0 and garbage["partition"] >= 0
+    mixed = next(d for d in letters if d["event_index"] == 0)
+    assert "temperature_c" in mixed["detail"] and "99.9" not in mixed["detail"]
+
+    # the good event of the mixed batch went on, and so does everything after
+    bus.publish_batch(EventBatch(batch_id="b-after", source="cp-dy-050", events=(passage("e-after",
+                                 id_number=OUTSIDER_ID, health_code="yellow"),)))
+    alerts = bus.consume("alerts", until=lambda rs: {"e-good", "e-after"} <= {a["event_ids"][0] for a in rs})
+    assert {(a["rule_id"], a["event_ids"][0]) for a in alerts} == {
+        ("fever", "e-good"), ("unregistered_person", "e-good"),
+        ("health_code", "e-after"), ("unregistered_person", "e-after"),
+    }
+    samples = scrape(worker.metrics_port)
+    assert metric(samples, "gridwatch_dead_letters_total", reason="invalid_json", topic=bus.topic("events")) == 1
+    assert metric(samples, "gridwatch_dead_letters_total", reason="schema_violation",
+                  topic=bus.topic("events")) == 1
+    assert metric(samples, "gridwatch_dead_letters_total", reason="schema_violation",
+                  topic=bus.topic("residents")) == 1
+    assert worker.proc is not None and worker.proc.poll() is None
+
+
+def test_restarted_worker_recovers_the_resident_table_and_a_replay_writes_no_duplicates(
+    pipeline_settings: Settings, bus: Bus, worker_factory: Callable[[Settings], WorkerProcess]
+) -> None:
+    worker = worker_factory(pipeline_settings)
+    start_with_master(bus, worker)
+    bus.publish_batch(DINGYANG_BATCH)
+    wait_for_metric(worker.metrics_port, "gridwatch_sink_rows_total", 5, table="enriched_events")
+    assert worker.stop() == 0
+
+    # 1. Restart with the local RocksDB state wiped: the tables come back from their changelogs.
+    shutil.rmtree(pipeline_settings.worker_dir)
+    worker.start()
+    bus.publish_batch(EventBatch(batch_id="b-after-restart", source="cp-dy-050",
+                                 events=(passage("e-after-restart", temperature_c=38.5),)))
+    enriched = bus.consume("enriched-events", until=lambda rs: any(r["batch_id"] == "b-after-restart" for r in rs))
+    [after] = [e for r in enriched if r["batch_id"] == "b-after-restart" for e in r["events"]]
+    assert after["resident_known"] is True
+    assert after["home_dwelling_id"] == "dy-01-3-201"
+    assert after["place"]["large_grid"] == "LG07"
+    samples = scrape(worker.metrics_port)
+    assert metric(samples, "gridwatch_master_updates_total", table="residents", op="upsert") == 0  # not re-read
+    wait_for_metric(worker.metrics_port, "gridwatch_sink_rows_total", 1, table="enriched_events")
+    assert worker.stop() == 0
+
+    # 2. A new consumer group replays every topic from the start into the same ClickHouse.
+    replay_settings = pipeline_settings.model_copy(update={"app_id": pipeline_settings.app_id + "-replay"})
+    replay = worker_factory(replay_settings)
+    replay.start()
+    wait_for_metric(replay.metrics_port, "gridwatch_sink_duplicate_rows_total", 6, table="enriched_events")
+    samples = scrape(replay.metrics_port)
+    assert metric(samples, "gridwatch_sink_rows_total", table="enriched_events") == 0
+    assert replay.stop() == 0
+
+    db = pipeline_settings.clickhouse.database
+    assert clickhouse_rows(pipeline_settings,
+                           f"SELECT count(), uniqExact(event_id) FROM {db}.enriched_events") == [(6, 6)]
+    alert_counts = clickhouse_rows(pipeline_settings, f"SELECT count(), uniqExact(alert_id) FROM {db}.alerts")
+    assert alert_counts[0][0] == alert_counts[0][1] == 5  # 4 from the first batch + 1 fever after restart
