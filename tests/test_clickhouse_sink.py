@@ -1,5 +1,4 @@
 # Queries name the per-test database (a uuid-made identifier) by formatting: S608 does not apply.
-# ruff: noqa: S608
 """The ClickHouse sink against an embedded chDB engine.
 
 chDB runs one engine per process, on one path: while a client is open on a
