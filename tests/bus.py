@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.request
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer
-from prometheus_client.parser import text_string_to_metric_families
 from pydantic import BaseModel
 
 from schemas import Checkpoint, Compound, EventBatch, QuarantineOrder, Resident, RiskArea
@@ -84,29 +82,3 @@ class Bus:
 
     def close(self) -> None:
         self.producer.close()
-
-
-def scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Samples of the worker's /metrics as {(name, sorted labels): value}."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
-        text = resp.read().decode()
-    return {
-        (s.name, tuple(sorted(s.labels.items()))): s.value
-        for family in text_string_to_metric_families(text)
-        for s in family.samples
-    }
-
-
-def metric(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str) -> float:
-    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
-
-
-def wait_for_metric(port: int, name: str, at_least: float, timeout: float = 60.0, **labels: str) -> float:
-    deadline = time.monotonic() + timeout
-    value = 0.0
-    while time.monotonic() < deadline:
-        value = metric(scrape(port), name, **labels)
-        if value >= at_least:
-            return value
-        time.sleep(0.2)
-    raise TimeoutError(f"{name}{labels} stayed at {value} < {at_least}")

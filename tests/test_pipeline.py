@@ -18,8 +18,9 @@ import pytest
 
 from schemas import EventBatch
 from streams.alerts import alert_id
+from streams.scrape import metric, scrape, wait_for_metric
 from streams.settings import Settings
-from tests.bus import Bus, metric, scrape, wait_for_metric
+from tests.bus import Bus
 from tests.conftest import WorkerProcess
 from tests.factories import (
     COMPOUNDS,

@@ -1,0 +1,273 @@
+"""``gridwatch demo``: a simulated Tianma Street day through the real pipeline.
+
+Starts the project's Kafka broker and a worker, publishes the street's
+registers and a day of checkpoint traffic with the article's two incidents,
+prints every alert as it arrives (with the time from an incident's injection
+to its alert), then reports what ClickHouse holds. Ctrl-C stops everything in
+order: worker first (so offsets and rows are settled), then the broker it
+started.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+from tqdm import tqdm  # type: ignore[import-untyped]
+
+from schemas import Alert
+from streams.scrape import metric, scrape, total
+from streams.settings import REPO_ROOT, Settings
+from streams.simulate.incidents import Incident
+from streams.simulate.run import run_simulation
+
+BROKER_SH = REPO_ROOT / "infra" / "kafka" / "broker.sh"
+_COLOURS = {"critical": "\033[1;41;97m", "high": "\033[1;31m", "warning": "\033[33m", "info": "\033[36m"}
+_RESET = "\033[0m"
+
+
+def _say(text: str) -> None:
+    tqdm.write(text)
+
+
+def _broker_env(settings: Settings) -> dict[str, str]:
+    host, _, port = settings.kafka.bootstrap.partition(",")[0].rpartition(":")
+    if host not in ("127.0.0.1", "localhost"):
+        raise SystemExit(f"demo starts a local broker; {settings.kafka.bootstrap} is not local")
+    return os.environ | {"KAFKA_PORT": port, "KAFKA_DATA_DIR": str(settings.data_dir / "kafka")}
+
+
+@dataclass
+class IncidentWatch:
+    """Links injected incidents to the alerts they cause, with the delay between."""
+
+    injected: dict[str, tuple[Incident, float]] = field(default_factory=dict)  # event id -> (incident, t)
+    seen: dict[str, float] = field(default_factory=dict)  # incident name -> seconds to first alert
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def on_incident(self, incident: Incident, sent_at: datetime) -> None:
+        with self.lock:
+            for eid in incident.event_ids:
+                self.injected[eid] = (incident, sent_at.timestamp())
+        _say(f"\033[1m>>> injected: {incident.description_zh} / {incident.description_en}{_RESET}")
+
+    def match(self, alert: Alert, received: float) -> str:
+        with self.lock:
+            for eid in alert.event_ids:
+                hit = self.injected.get(eid)
+                if hit is not None:
+                    incident, t = hit
+                    delay = received - t
+                    first = incident.name not in self.seen
+                    self.seen.setdefault(incident.name, delay)
+                    tag = "incident" if first else "incident, again"
+                    return f"  <<< {tag} '{incident.name}': alert {delay:.2f} s after injection"
+        return ""
+
+
+class AlertPrinter(threading.Thread):
+    """Tails the alerts topic from its current end and prints each alert for the command post."""
+
+    def __init__(self, settings: Settings, watch: IncidentWatch) -> None:
+        super().__init__(name="alert-printer", daemon=True)
+        self.settings, self.watch = settings, watch
+        self.stop_event = threading.Event()
+        self.ready = threading.Event()
+        self.by_rule: dict[str, int] = {}
+
+    def run(self) -> None:
+        topic = self.settings.kafka.topic("alerts")
+        consumer = KafkaConsumer(bootstrap_servers=self.settings.kafka.bootstrap, enable_auto_commit=False)
+        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        consumer.assign(parts)
+        consumer.seek_to_end(*parts)
+        for tp in parts:
+            consumer.position(tp)
+        self.ready.set()
+        try:
+            while not self.stop_event.is_set():
+                for records in consumer.poll(timeout_ms=200).values():
+                    for rec in records:
+                        self.show(Alert.model_validate_json(rec.value), time.time())
+        finally:
+            consumer.close()
+
+    def show(self, a: Alert, received: float) -> None:
+        self.by_rule[a.rule_id] = self.by_rule.get(a.rule_id, 0) + 1
+        colour = _COLOURS.get(a.severity.value, "")
+        p = a.place
+        where = f"{p.large_grid or '?'}/{p.small_grid or '?'} {p.compound_id or '?'} @ {p.checkpoint_id or '?'}"
+        when = a.event_time.strftime("%m-%d %H:%M:%S")
+        subject = f" {a.subject_masked}" if a.subject_masked else ""
+        line = f"{colour}{a.severity.value.upper():8s}{_RESET} {when} {a.rule_id:19s} {where}{subject}  {a.summary_zh}"
+        _say(line + self.watch.match(a, received))
+
+
+class Worker:
+    def __init__(self, settings: Settings, log_path: Path) -> None:
+        self.settings, self.log_path = settings, log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 120.0) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        with self.log_path.open("ab") as log:
+            # own session: Ctrl-C reaches the demo, which then stops the worker in order
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "streams.cli", "worker"], stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"worker exited during start-up; see {self.log_path}")
+            with self.log_path.open("rb") as f:
+                f.seek(offset)
+                text = f.read().decode(errors="replace")
+            if "Worker]: Ready" in text and "ClickHouse sink ready" in text:
+                return
+            time.sleep(0.3)
+        raise SystemExit(f"worker not ready after {timeout:.0f}s; see {self.log_path}")
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _wait_until(port: int, name: str, target: float, timeout: float) -> float:
+    deadline = time.monotonic() + timeout
+    value = 0.0
+    while time.monotonic() < deadline:
+        value = total(scrape(port), name)
+        if value >= target:
+            break
+        time.sleep(0.25)
+    return value
+
+
+def _wait_for_sink(port: int, timeout: float) -> bool:
+    """Until every consumed event and every alert is in ClickHouse (written, or already there)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        s = scrape(port)
+        handled = {
+            table: metric(s, "gridwatch_sink_rows_total", table=table)
+            + metric(s, "gridwatch_sink_duplicate_rows_total", table=table)
+            for table in ("enriched_events", "alerts")
+        }
+        failed = metric(s, "gridwatch_dead_letters_total", reason="processing_error")
+        if (handled["enriched_events"] >= total(s, "gridwatch_events_consumed_total") - failed
+                and handled["alerts"] >= total(s, "gridwatch_alerts_total")):
+            return True
+        time.sleep(0.25)
+    return False
+
+
+def _broker(action: str, env: dict[str, str], *, check: bool) -> int:
+    done = subprocess.run(["bash", str(BROKER_SH), action], env=env, check=check)  # noqa: S603, S607
+    return done.returncode
+
+
+def _clickhouse_report(settings: Settings) -> None:
+    from sinks import ClickHouseSink
+
+    sink = ClickHouseSink(dsn=settings.clickhouse_dsn, database=settings.clickhouse.database)
+    sink.setup()
+    try:
+        db = settings.clickhouse.database
+        events = sink.count("enriched_events")
+        alerts = sink.count("alerts")
+        print(f"\nClickHouse ({settings.clickhouse_dsn}): {events:,} enriched events, {alerts:,} alerts")
+        rows: list[tuple[Any, ...]] = sink.query_rows(
+            f"SELECT large_grid, rule_id, count() AS n FROM {db}.alerts FINAL "  # noqa: S608 - our own identifier
+            "GROUP BY large_grid, rule_id ORDER BY n DESC, large_grid LIMIT 8"
+        )
+        print("busiest grids by alerts:")
+        for grid, rule, n in rows:
+            print(f"  {grid:6s} {rule:20s} {n}")
+    finally:
+        sink.close()
+
+
+def run_demo(settings: Settings, *, seed: int, speed: float, exit_when_done: bool) -> int:
+    env = _broker_env(settings)
+    broker_was_running = _broker("status", env, check=False) == 0
+    _broker("start", env, check=True)
+    worker = Worker(settings, settings.data_dir / "demo" / "worker.log")
+    watch = IncidentWatch()
+    printer = AlertPrinter(settings, watch)
+    try:
+        print(f"starting worker (log: {worker.log_path}) ...")
+        worker.start()
+        port = settings.metrics.port
+        print(f"worker ready; metrics at http://{settings.metrics.host}:{port}/metrics")
+        printer.start()
+        printer.ready.wait(timeout=30)
+
+        def wait_for_registers(master: dict[str, int]) -> None:
+            n = sum(master.values())
+            print(f"registers published ({n:,} records); waiting for the worker to load them ...")
+            got = _wait_until(port, "gridwatch_master_updates_total", n, timeout=300)
+            print(f"worker holds {got:,.0f} register records; the day begins")
+
+        started = time.monotonic()
+        stats = run_simulation(
+            settings, seed=seed, residents=18_400, speed=speed, progress=True,
+            before_day=wait_for_registers, on_incident=watch.on_incident,
+        )
+        assert stats.day is not None  # noqa: S101 - not master_only
+        consumed = _wait_until(port, "gridwatch_events_consumed_total", stats.day.events, timeout=300)
+        if not _wait_for_sink(port, timeout=300):
+            print("ClickHouse sink still behind after 300 s; see the worker log")
+        elapsed = time.monotonic() - started
+        samples = scrape(port)
+        print(f"\n{stats.summary()}")
+        print(f"worker consumed {consumed:,.0f} events; {total(samples, 'gridwatch_alerts_total'):,.0f} alerts; "
+              f"{total(samples, 'gridwatch_sink_rows_total'):,.0f} rows stored in "
+              f"{total(samples, 'gridwatch_sink_batches_total'):,.0f} batches; "
+              f"{total(samples, 'gridwatch_dead_letters_total'):,.0f} dead letters; "
+              f"end to end {consumed / elapsed:,.0f} events/s over {elapsed:.1f} s")
+        for name, delay in watch.seen.items():
+            print(f"incident '{name}': first alert {delay:.2f} s after injection")
+        missing = {i.name for i, _ in watch.injected.values()} - set(watch.seen)
+        for name in sorted(missing):
+            print(f"incident '{name}': NO ALERT SEEN")
+        if not exit_when_done:
+            print(f"\npipeline still running: metrics at http://{settings.metrics.host}:{port}/metrics; "
+                  "Ctrl-C to stop")
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        print("\nCtrl-C: stopping ...")
+    finally:
+        printer.stop_event.set()
+        worker.stop()
+        print("worker stopped")
+        try:
+            _clickhouse_report(settings)
+        finally:
+            if broker_was_running:
+                print("broker was running before the demo; left running")
+            else:
+                _broker("stop", env, check=False)
+    return 0 if not missing_incidents(watch) else 1
+
+
+def missing_incidents(watch: IncidentWatch) -> bool:
+    injected = {i.name for i, _ in watch.injected.values()}
+    return bool(injected - set(watch.seen))
