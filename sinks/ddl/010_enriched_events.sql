@@ -43,6 +43,7 @@ CREATE TABLE IF NOT EXISTS {database}.enriched_events
     resident_known        Bool,
     resident_verified     Bool,
     residency             Nullable(Enum8('resident' = 1, 'renter' = 2)),
+    home_community_code   LowCardinality(String),
     home_compound_id      LowCardinality(String),
     home_dwelling_id      String,
     direction             Nullable(Enum8('in' = 1, 'out' = 2)),
