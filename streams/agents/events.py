@@ -13,7 +13,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from schemas import EnrichedBatch, EnrichedEvent
+from schemas import Alert, EnrichedBatch, EnrichedEvent
 from streams.agents.context import Pipeline
 from streams.alerts import build_alert
 from streams.codec import Rejected, decode_batch, safe_error
@@ -35,49 +35,55 @@ def register(p: Pipeline) -> None:
     alerts_topic = p.topics["alerts"]
     name = source.get_topic_name()
 
+    async def handle(msg: Any) -> None:
+        if msg.value is None:
+            await p.dead_letter(Rejected("schema_violation", "record has no value"), msg)
+            return
+        decoded = decode_batch(msg.value)
+        if isinstance(decoded, Rejected):
+            await p.dead_letter(decoded, msg)
+            return
+        for rejected in decoded.rejected:
+            await p.dead_letter(rejected, msg)
+
+        enriched: list[EnrichedEvent] = []
+        alerts: list[Alert] = []
+        detected_at = datetime.now(UTC)
+        for i, ev in enumerate(decoded.events):
+            EVENTS_CONSUMED.labels(topic=name, event_type=ev.event_type).inc()
+            try:
+                e = p.enricher.enrich(ev)
+                findings = evaluate(p.rules, e)
+            except Exception as exc:  # per event: dead-letter it, keep the batch going
+                why = safe_error(exc)
+                log.error("event %d of %s[%s]@%s failed: %s", i, name, msg.partition, msg.offset, why)
+                await p.dead_letter(Rejected("processing_error", why, i), msg)
+                continue
+            for miss in e.misses:
+                ENRICHMENT_MISSES.labels(lookup=miss).inc()
+            enriched.append(e)
+            alerts.extend(build_alert(f, e, detected_at=detected_at) for f in findings)
+
+        if enriched:
+            batch = EnrichedBatch(batch_id=decoded.batch_id, source=decoded.source, events=tuple(enriched))
+            await enriched_topic.send(key=decoded.source.encode(), value=batch.model_dump_json().encode())
+        for alert in alerts:
+            await alerts_topic.send(key=alert.place.large_grid.encode(), value=alert.model_dump_json().encode())
+            ALERTS.labels(rule=alert.rule_id, severity=alert.severity.value).inc()
+        if alerts and msg.timestamp:
+            latency = max(0.0, time.time() - msg.timestamp)
+            for _ in alerts:
+                ALERT_LATENCY.observe(latency)
+
     async def process(stream: Any) -> None:
         async for event in stream.events():
             msg = event.message
             RECORDS_CONSUMED.labels(topic=name).inc()
-            if msg.value is None:
-                await p.dead_letter(Rejected("schema_violation", "record has no value"), msg)
-                continue
-            decoded = decode_batch(msg.value)
-            if isinstance(decoded, Rejected):
-                await p.dead_letter(decoded, msg)
-                continue
-            for rejected in decoded.rejected:
-                await p.dead_letter(rejected, msg)
-
-            enriched: list[EnrichedEvent] = []
-            alerts = []
-            detected_at = datetime.now(UTC)
-            for i, ev in enumerate(decoded.events):
-                EVENTS_CONSUMED.labels(topic=name, event_type=ev.event_type).inc()
-                try:
-                    e = p.enricher.enrich(ev)
-                    findings = evaluate(p.rules, e)
-                except Exception as exc:  # per event: dead-letter it, keep the batch going
-                    why = safe_error(exc)
-                    log.error("event %d of %s[%s]@%s failed: %s", i, name, msg.partition, msg.offset, why)
-                    await p.dead_letter(Rejected("processing_error", why, i), msg)
-                    continue
-                for miss in e.misses:
-                    ENRICHMENT_MISSES.labels(lookup=miss).inc()
-                enriched.append(e)
-                alerts.extend(build_alert(f, e, detected_at=detected_at) for f in findings)
-
-            if enriched:
-                batch = EnrichedBatch(batch_id=decoded.batch_id, source=decoded.source, events=tuple(enriched))
-                await enriched_topic.send(key=decoded.source.encode(), value=batch.model_dump_json().encode())
-            for alert in alerts:
-                await alerts_topic.send(
-                    key=alert.place.large_grid.encode(), value=alert.model_dump_json().encode()
-                )
-                ALERTS.labels(rule=alert.rule_id, severity=alert.severity.value).inc()
-            if alerts and msg.timestamp:
-                latency = max(0.0, time.time() - msg.timestamp)
-                for _ in alerts:
-                    ALERT_LATENCY.observe(latency)
+            try:
+                await handle(msg)
+            except Exception as exc:  # never let one record stop the agent (Faust would ack and move on)
+                why = safe_error(exc)
+                log.error("record %s[%s]@%s failed: %s", name, msg.partition, msg.offset, why)
+                await p.dead_letter(Rejected("processing_error", why), msg)
 
     p.app.agent(source, name="gridwatch.events")(process)

@@ -1,10 +1,11 @@
 """Sink agents: enriched events and alerts into ClickHouse, in batches.
 
-Records are taken in batches (``stream.take_events``); Faust acks a taken
-batch only after the loop body returns, and the body returns only after the
-rows are written, so committed offsets never run ahead of what ClickHouse
-holds. A failed write is retried with back-off instead of being skipped: the
-worker falls behind but loses nothing. All ClickHouse calls run on one
+Records are taken in batches with ``stream.noack_take`` and acked by hand
+only after their rows are written (or their record is dead-lettered), so
+committed offsets never run ahead of what ClickHouse holds, not even when the
+worker is stopped mid-write (``take_events`` would ack in a ``finally``). A
+failed write is retried with back-off instead of being skipped: the worker
+falls behind but loses nothing. All ClickHouse calls run on one
 dedicated thread, off the event loop.
 """
 
@@ -116,7 +117,7 @@ def _sink_agent(
     name = topic.get_topic_name()
 
     async def store(stream: Any) -> None:
-        async for events in stream.take_events(max_records, within=within):
+        async for events in stream.noack_take(max_records, within=within):
             rows: list[Any] = []
             for event in events:
                 msg = event.message
@@ -128,5 +129,7 @@ def _sink_agent(
                 rows.extend(rows_of(record))
             if rows:
                 await runner.write(table, insert, rows)
+            for event in events:
+                await stream.ack(event)
 
     p.app.agent(topic, name=f"gridwatch.sink.{table}")(store)
