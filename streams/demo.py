@@ -10,12 +10,14 @@ started.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -178,6 +180,18 @@ def _wait_for_sink(port: int, timeout: float) -> bool:
     return False
 
 
+def _step(what: str, action: Callable[[], object]) -> None:
+    with contextlib.suppress(BrokenPipeError, OSError):
+        print(what, flush=True)
+    try:
+        action()
+    except (KeyboardInterrupt, BrokenPipeError):
+        action()  # interrupted once more: finish the step rather than leave it half done
+    except Exception as exc:  # keep shutting down whatever failed
+        with contextlib.suppress(BrokenPipeError, OSError):
+            print(f"{what}: failed ({type(exc).__name__})", file=sys.stderr)
+
+
 def _broker(action: str, env: dict[str, str], *, check: bool) -> int:
     done = subprocess.run(["bash", str(BROKER_SH), action], env=env, check=check)  # noqa: S603, S607
     return done.returncode
@@ -238,7 +252,8 @@ def run_demo(settings: Settings, *, seed: int, speed: float, exit_when_done: boo
         samples = scrape(port)
         print(f"\n{stats.summary()}")
         print(f"worker consumed {consumed:,.0f} events; {total(samples, 'gridwatch_alerts_total'):,.0f} alerts; "
-              f"{total(samples, 'gridwatch_sink_rows_total'):,.0f} rows stored in "
+              f"{total(samples, 'gridwatch_sink_rows_total'):,.0f} rows written to ClickHouse "
+              f"({total(samples, 'gridwatch_sink_duplicate_rows_total'):,.0f} already there) in "
               f"{total(samples, 'gridwatch_sink_batches_total'):,.0f} batches; "
               f"{total(samples, 'gridwatch_dead_letters_total'):,.0f} dead letters; "
               f"end to end {consumed / elapsed:,.0f} events/s over {elapsed:.1f} s")
@@ -255,16 +270,14 @@ def run_demo(settings: Settings, *, seed: int, speed: float, exit_when_done: boo
     except KeyboardInterrupt:
         print("\nCtrl-C: stopping ...")
     finally:
+        # each step on its own: a closed terminal or a second Ctrl-C must not skip the next
         printer.stop_event.set()
-        worker.stop()
-        print("worker stopped")
-        try:
-            _clickhouse_report(settings)
-        finally:
-            if broker_was_running:
-                print("broker was running before the demo; left running")
-            else:
-                _broker("stop", env, check=False)
+        _step("stopping the worker", worker.stop)
+        _step("reading ClickHouse", lambda: _clickhouse_report(settings))
+        if broker_was_running:
+            _step("broker was running before the demo; left running", lambda: None)
+        else:
+            _step("stopping the broker", lambda: _broker("stop", env, check=False))
     return 0 if not missing_incidents(watch) else 1
 
 
