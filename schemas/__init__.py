@@ -4,6 +4,8 @@
 that subscribers read is generated from it (``gridwatch schemas``).
 """
 
+from pydantic import BaseModel
+
 from schemas.common import (
     SCHEMA_VERSION,
     Direction,
@@ -17,7 +19,7 @@ from schemas.events import EVENT_ADAPTER, Event, EventBatch, Passage, PerimeterR
 from schemas.master import Checkpoint, Compound, QuarantineOrder, Resident, RiskArea
 from schemas.outputs import Alert, DeadLetter, EnrichedBatch, EnrichedEvent, Place
 
-TOPIC_CONTRACTS: dict[str, type] = {
+TOPIC_CONTRACTS: dict[str, type[BaseModel]] = {
     "events": EventBatch,
     "residents": Resident,
     "compounds": Compound,

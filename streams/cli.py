@@ -24,16 +24,16 @@ from streams.settings import Settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    overrides: dict[str, object] = {}
-    if getattr(args, "bootstrap", None):
-        overrides["kafka"] = {"bootstrap": args.bootstrap}
+    from streams.codec import describe
+
     try:
-        base = Settings()
-    except ValidationError as exc:
-        sys.exit(f"invalid settings: {exc}")
-    if "kafka" in overrides:
-        return base.model_copy(update={"kafka": base.kafka.model_copy(update=overrides["kafka"])})
-    return base
+        settings = Settings()
+    except ValidationError as exc:  # describe() leaves out the values: they may be secrets
+        sys.exit(f"invalid settings: {describe(exc)}")
+    if getattr(args, "bootstrap", None):
+        kafka = settings.kafka.model_copy(update={"bootstrap": args.bootstrap})
+        settings = settings.model_copy(update={"kafka": kafka})
+    return settings
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

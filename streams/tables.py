@@ -87,4 +87,4 @@ class TableMaster:
 
     def risk_history(self, division_code: str) -> tuple[RiskArea, ...]:
         raw = self._t.risk_areas.get(division_code.encode())
-        return self._cached(raw, RISK_HISTORY) if raw is not None else ()  # type: ignore[no-any-return]
+        return self._cached(raw, RISK_HISTORY) if raw is not None else ()

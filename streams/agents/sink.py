@@ -96,9 +96,10 @@ def register(p: Pipeline, runner: SinkRunner) -> None:
     _sink_agent(p, runner, "alerts", Alert, alert_rows, runner.sink.insert_alerts,
                 "alerts", max_records=cfg.batch_rows, within=cfg.flush_seconds)
 
-    @p.app.task
     async def start_sink() -> None:
         await runner.start()
+
+    p.app.task(start_sink)
 
 
 def _sink_agent(
