@@ -8,7 +8,7 @@ every rule produces alerts of the same shape.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from schemas import EnrichedEvent, Severity
 
@@ -24,7 +24,17 @@ class Finding:
 
 
 class Rule(Protocol):
-    rule_id: str
-    version: int
+    rule_id: ClassVar[str]
+    version: ClassVar[int]
 
     def evaluate(self, event: EnrichedEvent) -> Finding | None: ...
+
+
+class BaseRule:
+    """Common part of the rules here: identity, and findings stamped with it."""
+
+    rule_id: ClassVar[str]
+    version: ClassVar[int]
+
+    def finding(self, severity: Severity, summary_zh: str, summary_en: str, action: str = "") -> Finding:
+        return Finding(self.rule_id, self.version, severity, summary_zh, summary_en, action)

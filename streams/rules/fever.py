@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from schemas import EnrichedEvent, Severity
-from streams.rules.base import Finding
+from streams.rules.base import BaseRule, Finding
 
 
-class Fever:
+class Fever(BaseRule):
     rule_id = "fever"
     version = 1
 
@@ -17,11 +17,9 @@ class Fever:
         t = event.temperature_c
         if t is None or t < self.threshold_c:
             return None
-        return Finding(
-            rule_id=self.rule_id,
-            rule_version=self.version,
-            severity=Severity.HIGH,
-            summary_zh=f"体温异常 {t:.1f}°C（阈值 {self.threshold_c:.1f}°C）",
-            summary_en=f"Fever {t:.1f} °C (threshold {self.threshold_c:.1f} °C)",
-            action="re-measure; refer to fever clinic",
+        return self.finding(
+            Severity.HIGH,
+            f"体温异常 {t:.1f}°C（阈值 {self.threshold_c:.1f}°C）",
+            f"Fever {t:.1f} °C (threshold {self.threshold_c:.1f} °C)",
+            "re-measure; refer to fever clinic",
         )

@@ -10,13 +10,13 @@ Wenfeng returnee who declared Xiacheng (330103) while her card said Gongshu
 from __future__ import annotations
 
 from schemas import Direction, EnrichedEvent, RiskColour, Severity
-from streams.rules.base import Finding
+from streams.rules.base import BaseRule, Finding
 
 _RISKY = (RiskColour.YELLOW, RiskColour.RED)
 _COLOUR_ZH = {RiskColour.GREEN: "绿色", RiskColour.YELLOW: "黄色", RiskColour.RED: "红色"}
 
 
-class OriginMismatch:
+class OriginMismatch(BaseRule):
     rule_id = "origin_mismatch"
     version = 1
 
@@ -28,21 +28,17 @@ class OriginMismatch:
         base_zh = f"申报来源地 {declared} 与身份证地址 {card} 不符（据证件号推断）"
         base_en = f"Declared origin {declared} differs from ID card division {card} (inferred from the ID number)"
         if not risks:
-            return Finding(
-                rule_id=self.rule_id,
-                rule_version=self.version,
-                severity=Severity.WARNING,
-                summary_zh=base_zh,
-                summary_en=base_en,
-                action="verify travel history",
+            return self.finding(
+                Severity.WARNING,
+                base_zh,
+                base_en,
+                "verify travel history",
             )
         worst = RiskColour.RED if RiskColour.RED in risks else RiskColour.YELLOW
         area = card if event.card_division_risk == worst else declared
-        return Finding(
-            rule_id=self.rule_id,
-            rule_version=self.version,
-            severity=Severity.CRITICAL if worst is RiskColour.RED else Severity.HIGH,
-            summary_zh=f"{base_zh}；{area} 为{_COLOUR_ZH[worst]}风险区，需隔离",
-            summary_en=f"{base_en}; {area} is a {worst.value} risk area: quarantine required",
-            action="quarantine required",
+        return self.finding(
+            Severity.CRITICAL if worst is RiskColour.RED else Severity.HIGH,
+            f"{base_zh}；{area} 为{_COLOUR_ZH[worst]}风险区，需隔离",
+            f"{base_en}; {area} is a {worst.value} risk area: quarantine required",
+            "quarantine required",
         )

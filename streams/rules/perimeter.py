@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from schemas import EnrichedEvent, Severity
-from streams.rules.base import Finding
+from streams.rules.base import BaseRule, Finding
 
 
-class PerimeterBreach:
+class PerimeterBreach(BaseRule):
     rule_id = "perimeter_breach"
     version = 1
 
@@ -16,11 +16,9 @@ class PerimeterBreach:
         n = event.person_count
         who = f"，已核实身份 {len(event.linked_subjects)} 人" if event.linked_subjects else ""
         who_en = f", {len(event.linked_subjects)} identified" if event.linked_subjects else ""
-        return Finding(
-            rule_id=self.rule_id,
-            rule_version=self.version,
-            severity=Severity.CRITICAL,
-            summary_zh=f"{n} 人翻越围墙进入封闭小区{who}",
-            summary_en=f"{n} person(s) climbed the wall into a closed compound{who_en}",
-            action="dispatch grid staff; verify identities and dwelling",
+        return self.finding(
+            Severity.CRITICAL,
+            f"{n} 人翻越围墙进入封闭小区{who}",
+            f"{n} person(s) climbed the wall into a closed compound{who_en}",
+            "dispatch grid staff; verify identities and dwelling",
         )

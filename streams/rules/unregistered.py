@@ -9,10 +9,10 @@ register is flagged wherever they are seen entering.
 from __future__ import annotations
 
 from schemas import Direction, EnrichedEvent, Severity, SubjectKind
-from streams.rules.base import Finding
+from streams.rules.base import BaseRule, Finding
 
 
-class UnregisteredPerson:
+class UnregisteredPerson(BaseRule):
     rule_id = "unregistered_person"
     version = 1
 
@@ -23,13 +23,11 @@ class UnregisteredPerson:
             return None
         place = event.place
         if not event.resident_known:
-            return Finding(
-                rule_id=self.rule_id,
-                rule_version=self.version,
-                severity=Severity.WARNING,
-                summary_zh="非登记人员进入（不在任何住户登记中）",
-                summary_en="Person not in any register entered",
-                action="stop and register the person; check host dwelling",
+            return self.finding(
+                Severity.WARNING,
+                "非登记人员进入（不在任何住户登记中）",
+                "Person not in any register entered",
+                "stop and register the person; check host dwelling",
             )
         if event.event_type == "qr_scan":
             foreign = bool(place.community_code) and event.home_community_code != place.community_code
@@ -37,11 +35,9 @@ class UnregisteredPerson:
             foreign = bool(place.compound_id) and event.home_compound_id != place.compound_id
         if not foreign:
             return None
-        return Finding(
-            rule_id=self.rule_id,
-            rule_version=self.version,
-            severity=Severity.WARNING,
-            summary_zh="非本小区/村社登记人员进入",
-            summary_en="Person registered elsewhere entered this compound/community",
-            action="verify purpose of visit and host dwelling",
+        return self.finding(
+            Severity.WARNING,
+            "非本小区/村社登记人员进入",
+            "Person registered elsewhere entered this compound/community",
+            "verify purpose of visit and host dwelling",
         )
