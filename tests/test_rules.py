@@ -8,6 +8,7 @@ import pytest
 
 from schemas import EnrichedEvent, QuarantineOrder, RiskArea, Severity
 from streams.enrich import Enricher
+from streams.master import MemoryMaster
 from streams.privacy import PersonKeys
 from streams.rules import (
     Fever,
@@ -34,7 +35,6 @@ from tests.factories import (
     scan,
     wall_climb,
 )
-from tests.memory_master import MemoryMaster
 
 KEYS = PersonKeys(secret=b"test")
 
