@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -20,13 +19,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 from tqdm import tqdm  # type: ignore[import-untyped]
 
 from schemas import Alert
+from streams.process import WorkerProcess
 from streams.scrape import metric, scrape, total
 from streams.settings import REPO_ROOT, Settings
 from streams.simulate.incidents import Incident
@@ -114,43 +113,6 @@ class AlertPrinter(threading.Thread):
         _say(line + self.watch.match(a, received))
 
 
-class Worker:
-    def __init__(self, settings: Settings, log_path: Path) -> None:
-        self.settings, self.log_path = settings, log_path
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, timeout: float = 120.0) -> None:
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        with self.log_path.open("ab") as log:
-            # own session: Ctrl-C reaches the demo, which then stops the worker in order
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "streams.cli", "worker"], stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"worker exited during start-up; see {self.log_path}")
-            with self.log_path.open("rb") as f:
-                f.seek(offset)
-                text = f.read().decode(errors="replace")
-            if "Worker]: Ready" in text and "ClickHouse sink ready" in text:
-                return
-            time.sleep(0.3)
-        raise SystemExit(f"worker not ready after {timeout:.0f}s; see {self.log_path}")
-
-    def stop(self) -> None:
-        if self.proc is None or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-
-
 def _wait_until(port: int, name: str, target: float, timeout: float) -> float:
     deadline = time.monotonic() + timeout
     value = 0.0
@@ -222,7 +184,7 @@ def run_demo(settings: Settings, *, seed: int, speed: float, exit_when_done: boo
     env = _broker_env(settings)
     broker_was_running = _broker("status", env, check=False) == 0
     _broker("start", env, check=True)
-    worker = Worker(settings, settings.data_dir / "demo" / "worker.log")
+    worker = WorkerProcess(log_path=settings.data_dir / "demo" / "worker.log")
     watch = IncidentWatch()
     printer = AlertPrinter(settings, watch)
     try:

@@ -18,10 +18,10 @@ import pytest
 
 from schemas import EventBatch
 from streams.alerts import alert_id
+from streams.process import WorkerProcess
 from streams.scrape import metric, scrape, wait_for_metric
 from streams.settings import Settings
 from tests.bus import Bus
-from tests.conftest import WorkerProcess
 from tests.factories import (
     COMPOUNDS,
     DINGYANG_CP,
@@ -79,7 +79,7 @@ def start_with_master(bus: Bus, worker: WorkerProcess) -> None:
     samples_needed = MASTER_RECORDS
     deadline_value = 0.0
     for table, n in (("residents", 2), ("checkpoints", 2), ("compounds", 2), ("risk-areas", 2)):
-        deadline_value += wait_for_metric(worker.metrics_port, "gridwatch_master_updates_total", n,
+        deadline_value += wait_for_metric(bus.settings.metrics.port, "gridwatch_master_updates_total", n,
                                           table=table, op="upsert")
     assert deadline_value == samples_needed
 
@@ -123,9 +123,9 @@ def test_article_incidents_become_grid_routed_alerts_in_kafka_clickhouse_and_met
     assert events["e-ok"]["resident_known"] is True and events["e-ok"]["home_dwelling_id"] == "dy-01-3-201"
     assert events["e-outsider"]["misses"] == ["resident"]
 
-    wait_for_metric(worker.metrics_port, "gridwatch_sink_rows_total", 6, table="enriched_events")
-    wait_for_metric(worker.metrics_port, "gridwatch_sink_rows_total", 5, table="alerts")
-    samples = scrape(worker.metrics_port)
+    wait_for_metric(pipeline_settings.metrics.port, "gridwatch_sink_rows_total", 6, table="enriched_events")
+    wait_for_metric(pipeline_settings.metrics.port, "gridwatch_sink_rows_total", 5, table="alerts")
+    samples = scrape(pipeline_settings.metrics.port)
     events_topic = bus.topic("events")
     assert metric(samples, "gridwatch_events_consumed_total", topic=events_topic, event_type="passage") == 5
     assert metric(samples, "gridwatch_events_consumed_total", topic=events_topic,
@@ -187,13 +187,13 @@ def test_malformed_input_is_dead_lettered_and_the_worker_keeps_going(
         ("fever", "e-good"), ("unregistered_person", "e-good"),
         ("health_code", "e-after"), ("unregistered_person", "e-after"),
     }
-    samples = scrape(worker.metrics_port)
+    samples = scrape(pipeline_settings.metrics.port)
     assert metric(samples, "gridwatch_dead_letters_total", reason="invalid_json", topic=bus.topic("events")) == 1
     assert metric(samples, "gridwatch_dead_letters_total", reason="schema_violation",
                   topic=bus.topic("events")) == 1
     assert metric(samples, "gridwatch_dead_letters_total", reason="schema_violation",
                   topic=bus.topic("residents")) == 1
-    assert worker.proc is not None and worker.proc.poll() is None
+    assert worker.running()
 
 
 def test_restarted_worker_recovers_the_resident_table_and_a_replay_writes_no_duplicates(
@@ -202,7 +202,7 @@ def test_restarted_worker_recovers_the_resident_table_and_a_replay_writes_no_dup
     worker = worker_factory(pipeline_settings)
     start_with_master(bus, worker)
     bus.publish_batch(DINGYANG_BATCH)
-    wait_for_metric(worker.metrics_port, "gridwatch_sink_rows_total", 5, table="enriched_events")
+    wait_for_metric(pipeline_settings.metrics.port, "gridwatch_sink_rows_total", 5, table="enriched_events")
     assert worker.stop() == 0
 
     # 1. Restart with the local RocksDB state wiped: the tables come back from their changelogs.
@@ -215,17 +215,17 @@ def test_restarted_worker_recovers_the_resident_table_and_a_replay_writes_no_dup
     assert after["resident_known"] is True
     assert after["home_dwelling_id"] == "dy-01-3-201"
     assert after["place"]["large_grid"] == "LG07"
-    samples = scrape(worker.metrics_port)
+    samples = scrape(pipeline_settings.metrics.port)
     assert metric(samples, "gridwatch_master_updates_total", table="residents", op="upsert") == 0  # not re-read
-    wait_for_metric(worker.metrics_port, "gridwatch_sink_rows_total", 1, table="enriched_events")
+    wait_for_metric(pipeline_settings.metrics.port, "gridwatch_sink_rows_total", 1, table="enriched_events")
     assert worker.stop() == 0
 
     # 2. A new consumer group replays every topic from the start into the same ClickHouse.
     replay_settings = pipeline_settings.model_copy(update={"app_id": pipeline_settings.app_id + "-replay"})
     replay = worker_factory(replay_settings)
     replay.start()
-    wait_for_metric(replay.metrics_port, "gridwatch_sink_duplicate_rows_total", 6, table="enriched_events")
-    samples = scrape(replay.metrics_port)
+    wait_for_metric(replay_settings.metrics.port, "gridwatch_sink_duplicate_rows_total", 6, table="enriched_events")
+    samples = scrape(replay_settings.metrics.port)
     assert metric(samples, "gridwatch_sink_rows_total", table="enriched_events") == 0
     assert replay.stop() == 0
 

@@ -1,0 +1,111 @@
+"""Running ``gridwatch worker`` as a child process: for the demo, the benchmark and the tests.
+
+The worker is a separate process so that it is measured, stopped and
+restarted the way operators run it, and so that its embedded ClickHouse
+(one process per data directory) is free once it stops.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from streams.settings import Settings
+
+READY_MARKS = ("Worker]: Ready", "ClickHouse sink ready")
+
+
+def settings_env(settings: Settings, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment that makes a child's ``Settings()`` equal to ``settings`` (for the fields we set)."""
+    env = {k: v for k, v in (base if base is not None else dict(os.environ)).items() if not k.startswith("GRIDWATCH_")}
+    k, c, m = settings.kafka, settings.clickhouse, settings.metrics
+    return env | {
+        "GRIDWATCH_APP_ID": settings.app_id,
+        "GRIDWATCH_DATA_DIR": str(settings.data_dir),
+        "GRIDWATCH_LOG_LEVEL": settings.log_level,
+        "GRIDWATCH_KAFKA__BOOTSTRAP": k.bootstrap,
+        "GRIDWATCH_KAFKA__TOPIC_PREFIX": k.topic_prefix,
+        "GRIDWATCH_KAFKA__PARTITIONS": str(k.partitions),
+        "GRIDWATCH_KAFKA__REPLICATION": str(k.replication),
+        "GRIDWATCH_CLICKHOUSE__DSN": c.dsn,
+        "GRIDWATCH_CLICKHOUSE__DATABASE": c.database,
+        "GRIDWATCH_CLICKHOUSE__BATCH_ROWS": str(c.batch_rows),
+        "GRIDWATCH_CLICKHOUSE__FLUSH_SECONDS": str(c.flush_seconds),
+        "GRIDWATCH_RULES__FEVER_THRESHOLD_C": str(settings.rules.fever_threshold_c),
+        "GRIDWATCH_METRICS__PORT": str(m.port),
+        "GRIDWATCH_METRICS__HOST": m.host,
+        "GRIDWATCH_PRIVACY__PERSON_KEY_SECRET": settings.privacy.person_key_secret.get_secret_value(),
+    }
+
+
+class WorkerProcess:
+    """One worker child; ``start`` returns once it consumes and its sink is connected."""
+
+    def __init__(self, *, log_path: Path, env: dict[str, str] | None = None) -> None:
+        self.log_path = log_path
+        self.env = env
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.started_at = 0.0
+        self._log_offset = 0
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None  # noqa: S101
+        return self.proc.pid
+
+    def start(self, timeout: float = 180.0) -> float:
+        """Start and wait until ready; returns seconds from spawn to ready."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        self.started_at = time.monotonic()
+        with self.log_path.open("ab") as log:  # the child keeps its own descriptor
+            # own session: a Ctrl-C meant for the parent does not reach the worker half-way
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "streams.cli", "worker"], env=self.env, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        deadline = self.started_at + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"worker exited with {self.proc.returncode} during start-up:\n{self.log_tail()}")
+            text = self.log_since_start()
+            if all(mark in text for mark in READY_MARKS):
+                return time.monotonic() - self.started_at
+            time.sleep(0.1)
+        raise TimeoutError(f"worker not ready after {timeout:.0f}s:\n{self.log_tail()}")
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 60.0) -> int:
+        """SIGTERM, as an operator would; the worker commits and closes its sink."""
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise
+        return self.proc.returncode
+
+    def peak_rss_mb(self) -> float:
+        """The child's high-water resident set (VmHWM), read while it runs."""
+        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def log_since_start(self) -> str:
+        with self.log_path.open("rb") as f:
+            f.seek(self._log_offset)
+            return f.read().decode(errors="replace")
+
+    def log_tail(self, n: int = 60) -> str:
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
