@@ -4,6 +4,7 @@
     gridwatch topics     create (idempotently) and describe the project's topics
     gridwatch simulate   publish a simulated Tianma Street day to Kafka
     gridwatch demo       broker + worker + simulator, live alerts on screen
+    gridwatch bench      the benchmark: throughput vs. the Kafka client's limit and peers
     gridwatch schemas    write the JSON Schema of every topic's contract
 
 Settings come from the environment (``GRIDWATCH_…``, see streams/settings.py);
@@ -41,6 +42,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from prometheus_client import start_http_server
 
     from streams.app import create_app, make_sink_runner
+    from streams.metrics import WORKER_READY
     from streams.topics import ensure_topics
 
     settings = _settings(args)
@@ -53,7 +55,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
         )
     runner = make_sink_runner(settings)
     app = create_app(settings, sink_runner=runner)
-    worker = Worker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
+    class ReadyWorker(Worker):
+        async def on_startup_finished(self) -> None:
+            await super().on_startup_finished()
+            WORKER_READY.labels(component="consumer").set(1)
+
+    worker = ReadyWorker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
     try:
         worker.execute_from_commandline()
     finally:
@@ -107,6 +114,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(_settings(args), seed=args.seed, speed=args.speed, exit_when_done=args.exit_when_done)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from bench.run import BenchConfig, run_bench
+    from streams.demo import local_broker
+
+    cfg = BenchConfig(
+        events=args.events, residents=args.residents, out=Path(args.out), partitions=args.partitions,
+        peer_events=args.peer_events, latency_eps=args.latency_eps, latency_seconds=args.latency_seconds,
+        peers=tuple(p for p in args.peers.split(",") if p and p != "none"), two_workers=not args.one_worker,
+    )
+    settings = _settings(args)
+    with local_broker(settings):
+        figures = run_bench(settings, cfg)
+    print(json.dumps({k: v for k, v in figures.items() if k != "latency_ms"}, indent=2, default=str))
+    lat = figures["latency_ms"]
+    print(f"latency p50/p95/p99: {lat['p50']:.1f} / {lat['p95']:.1f} / {lat['p99']:.1f} ms")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gridwatch",
@@ -136,6 +161,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", type=float, default=1440.0)
     p.add_argument("--exit-when-done", action="store_true", help="stop after the day instead of waiting for Ctrl-C")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("bench", help="throughput, latency, memory and restart, against the client's limit and peers")
+    p.add_argument("--events", type=int, default=1_000_000, help="events in the backlog")
+    p.add_argument("--residents", type=int, default=1_000_000, help="residents in the registers")
+    p.add_argument("--out", default="bench-results/latest.json", help="JSON result; the PNG goes beside it")
+    p.add_argument("--partitions", type=int, default=4)
+    p.add_argument("--peer-events", type=int, default=100_000, help="events each peer processes (a rate is compared)")
+    p.add_argument("--peers", default="naive_faust,quix", help="comma-separated, or 'none'")
+    p.add_argument("--latency-eps", type=int, default=5_000, help="offered load of the latency phase")
+    p.add_argument("--latency-seconds", type=float, default=20.0)
+    p.add_argument("--one-worker", action="store_true", help="skip the two-worker phase")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("schemas", help="write the JSON Schema of every topic's contract")
     p.add_argument("--out", default="docs/schemas")

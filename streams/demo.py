@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -142,6 +142,19 @@ def _wait_for_sink(port: int, timeout: float) -> bool:
     return False
 
 
+@contextlib.contextmanager
+def local_broker(settings: Settings) -> Iterator[None]:
+    """The project's broker for the duration; stopped after only if this started it."""
+    env = _broker_env(settings)
+    was_running = _broker("status", env, check=False) == 0
+    _broker("start", env, check=True)
+    try:
+        yield
+    finally:
+        if not was_running:
+            _broker("stop", env, check=False)
+
+
 def _step(what: str, action: Callable[[], object]) -> None:
     with contextlib.suppress(BrokenPipeError, OSError):
         print(what, flush=True)
@@ -181,10 +194,12 @@ def _clickhouse_report(settings: Settings) -> None:
 
 
 def run_demo(settings: Settings, *, seed: int, speed: float, exit_when_done: bool) -> int:
-    env = _broker_env(settings)
-    broker_was_running = _broker("status", env, check=False) == 0
-    _broker("start", env, check=True)
-    worker = WorkerProcess(log_path=settings.data_dir / "demo" / "worker.log")
+    with local_broker(settings):
+        return _run(settings, seed=seed, speed=speed, exit_when_done=exit_when_done)
+
+
+def _run(settings: Settings, *, seed: int, speed: float, exit_when_done: bool) -> int:
+    worker = WorkerProcess(log_path=settings.data_dir / "demo" / "worker.log", metrics_port=settings.metrics.port)
     watch = IncidentWatch()
     printer = AlertPrinter(settings, watch)
     try:
@@ -236,10 +251,6 @@ def run_demo(settings: Settings, *, seed: int, speed: float, exit_when_done: boo
         printer.stop_event.set()
         _step("stopping the worker", worker.stop)
         _step("reading ClickHouse", lambda: _clickhouse_report(settings))
-        if broker_was_running:
-            _step("broker was running before the demo; left running", lambda: None)
-        else:
-            _step("stopping the broker", lambda: _broker("stop", env, check=False))
     return 0 if not missing_incidents(watch) else 1
 
 

@@ -7,8 +7,13 @@ stays fixed and no personal data reaches the metrics system.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
+WORKER_READY = Gauge(
+    "gridwatch_worker_ready",
+    "1 once that part of the worker is up: consumer (Faust started, tables recovered), sink (ClickHouse connected).",
+    ["component"],
+)
 EVENTS_CONSUMED = Counter(
     "gridwatch_events_consumed_total",
     "Input events consumed, by topic and event type (batches are unpacked).",

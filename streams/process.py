@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from streams.scrape import metric, scrape
 from streams.settings import Settings
 
-READY_MARKS = ("Worker]: Ready", "ClickHouse sink ready")
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def settings_env(settings: Settings, base: dict[str, str] | None = None) -> dict[str, str]:
@@ -45,8 +51,9 @@ def settings_env(settings: Settings, base: dict[str, str] | None = None) -> dict
 class WorkerProcess:
     """One worker child; ``start`` returns once it consumes and its sink is connected."""
 
-    def __init__(self, *, log_path: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, *, log_path: Path, metrics_port: int, env: dict[str, str] | None = None) -> None:
         self.log_path = log_path
+        self.metrics_port = metrics_port
         self.env = env
         self.proc: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
@@ -72,11 +79,18 @@ class WorkerProcess:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"worker exited with {self.proc.returncode} during start-up:\n{self.log_tail()}")
-            text = self.log_since_start()
-            if all(mark in text for mark in READY_MARKS):
+            if self.ready():
                 return time.monotonic() - self.started_at
             time.sleep(0.1)
         raise TimeoutError(f"worker not ready after {timeout:.0f}s:\n{self.log_tail()}")
+
+    def ready(self) -> bool:
+        """Both parts report ready on /metrics (gridwatch_worker_ready)."""
+        try:
+            samples = scrape(self.metrics_port)
+        except OSError:
+            return False
+        return all(metric(samples, "gridwatch_worker_ready", component=c) == 1 for c in ("consumer", "sink"))
 
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

@@ -6,6 +6,7 @@ replication and compaction are what the settings say. Creating is idempotent.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 
@@ -63,6 +64,18 @@ def ensure_topics(settings: KafkaSettings) -> list[TopicInfo]:
             infos.append(TopicInfo(name, settings.partitions, compacted, created))
         _wait_for_metadata(admin, [i.name for i in infos])
         return infos
+    finally:
+        admin.close()
+
+
+def create_topic(settings: KafkaSettings, name: str) -> None:
+    """An extra topic beside the project's own (benchmark outputs), same partitioning."""
+    admin = admin_client(settings)
+    try:
+        if name not in set(admin.list_topics()):
+            with contextlib.suppress(TopicAlreadyExistsError):
+                admin.create_topics([NewTopic(name, settings.partitions, settings.replication)])
+        _wait_for_metadata(admin, [name])
     finally:
         admin.close()
 

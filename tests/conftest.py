@@ -9,7 +9,6 @@ tests never see each other's messages.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,16 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from streams.process import WorkerProcess, settings_env
+from streams.process import WorkerProcess, free_port, settings_env
 from streams.settings import REPO_ROOT, Settings
 
 BROKER_SH = REPO_ROOT / "infra" / "kafka" / "broker.sh"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -68,7 +61,8 @@ def worker_factory(tmp_path: Path) -> Iterator[Callable[[Settings], WorkerProces
     started: list[WorkerProcess] = []
 
     def make(settings: Settings) -> WorkerProcess:
-        w = WorkerProcess(env=settings_env(settings), log_path=tmp_path / f"worker-{settings.app_id}.log")
+        w = WorkerProcess(env=settings_env(settings), log_path=tmp_path / f"worker-{settings.app_id}.log",
+                          metrics_port=settings.metrics.port)
         started.append(w)
         return w
 

@@ -31,6 +31,7 @@ from streams.metrics import (
     SINK_DUPLICATES,
     SINK_FAILURES,
     SINK_ROWS,
+    WORKER_READY,
 )
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class SinkRunner:
             try:
                 await self.call(self.sink.setup)
                 self._ready.set()
+                WORKER_READY.labels(component="sink").set(1)
                 return
             except SinkError as exc:
                 log.warning("ClickHouse not available (%s); retrying", safe_error(exc))

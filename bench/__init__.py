@@ -1,0 +1,1 @@
+"""The throughput and latency benchmark (`gridwatch bench`, `make bench`)."""

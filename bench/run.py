@@ -1,0 +1,451 @@
+"""``gridwatch bench``: the pipeline against the Kafka client's limit and its peers, in one run.
+
+Phases, all on the project's real broker and over the same input:
+
+1. registers (M residents) and N events are published under a fresh topic prefix;
+2. (a) one worker: it loads the registers, stops, the N events are
+   published as a backlog, it restarts (e: restart time, peak RSS) and
+   replays the backlog; throughput is N over first event consumed to last
+   row stored and last alert produced;
+3. (b) the limit: a bare aiokafka consume-decode-produce loop over the same topic;
+4. (c) peers: a naive Faust app and Quix Streams with the same rules;
+5. (d) latency: the worker under a fixed offered load, event to alert;
+6. (f) two workers sharing the partitions under a second prefix, and a
+   count of every event id in their output (lost, duplicated).
+
+Figures go to JSON (with machine, git revision and settings) and a PNG.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from schemas import EventBatch, Passage
+from streams.process import WorkerProcess, free_port, settings_env
+from streams.scrape import metric, scrape, total
+from streams.settings import REPO_ROOT, Settings
+from streams.simulate import Street, build_street, generate_day, publish_master_data
+from streams.simulate.run import person_keys, producer_for
+from streams.topics import create_topic, ensure_topics
+
+log = logging.getLogger("gridwatch.bench")
+BROKER_SH = REPO_ROOT / "infra" / "kafka" / "broker.sh"
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    events: int = 1_000_000
+    residents: int = 1_000_000
+    out: Path = REPO_ROOT / "bench-results" / "latest.json"
+    partitions: int = 4
+    seed: int = 7
+    batch_events: int = 50
+    peer_events: int = 100_000
+    latency_eps: int = 5_000
+    latency_seconds: float = 20.0
+    peers: tuple[str, ...] = ("naive_faust", "quix")
+    two_workers: bool = True
+
+
+@dataclass
+class Run:
+    """Everything measured, in the order measured; becomes the JSON."""
+
+    config: dict[str, Any]
+    machine: dict[str, Any]
+    phases: dict[str, Any] = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+def _say(msg: str) -> None:
+    print(f"[bench {datetime.now(UTC):%H:%M:%S}] {msg}", file=sys.stderr, flush=True)
+
+
+def _machine() -> dict[str, Any]:
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True,  # noqa: S607
+                             check=False).stdout.strip()
+        dirty = bool(subprocess.run(["git", "status", "--porcelain"], cwd=REPO_ROOT, capture_output=True,  # noqa: S607
+                                    text=True, check=False).stdout.strip())
+    except OSError:
+        rev, dirty = "", False
+    cpu = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return {
+        "hostname": platform.node(), "cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+        "platform": platform.platform(), "git_revision": rev, "git_dirty": dirty,
+        "mem_total_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+    }
+
+
+def _events_settings(base: Settings, *, prefix: str, app_id: str, data_dir: Path, partitions: int) -> Settings:
+    return base.model_copy(update={
+        "app_id": app_id,
+        "data_dir": data_dir,
+        "log_level": "warning",
+        "kafka": base.kafka.model_copy(update={"topic_prefix": prefix, "partitions": partitions}),
+        "clickhouse": base.clickhouse.model_copy(update={"dsn": ""}),
+        "metrics": base.metrics.model_copy(update={"port": free_port()}),
+    })
+
+
+# --- publishing --------------------------------------------------------------------------
+
+
+def _publish_events(producer: KafkaProducer, topic: str, batches: Iterator[EventBatch]) -> tuple[int, int]:
+    n_events = n_batches = 0
+    for batch in batches:
+        producer.send(topic, key=batch.source.encode(), value=batch.model_dump_json().encode())
+        n_events += len(batch.events)
+        n_batches += 1
+    producer.flush()
+    return n_events, n_batches
+
+
+def _publish_all(settings: Settings, street: Street, cfg: BenchConfig) -> dict[str, Any]:
+    producer = producer_for(settings)
+    try:
+        t0 = time.monotonic()
+        master = publish_master_data(street, producer=producer, topic=settings.kafka.topic,
+                                     person_keys=person_keys(settings))
+        t1 = time.monotonic()
+        _say(f"registers published: {sum(master.values()):,} records in {t1 - t0:.1f} s")
+        return {"master": master, "master_publish_s": t1 - t0}
+    finally:
+        producer.close()
+
+
+def _publish_backlog(settings: Settings, street: Street, cfg: BenchConfig) -> dict[str, Any]:
+    producer = producer_for(settings)
+    try:
+        t0 = time.monotonic()
+        batches = generate_day(street, seed=cfg.seed, events=cfg.events, batch_events=cfg.batch_events)
+        n_events, n_batches = _publish_events(producer, settings.kafka.topic("events"), batches)
+        dt = time.monotonic() - t0
+        _say(f"backlog published: {n_events:,} events in {n_batches:,} records in {dt:.1f} s")
+        return {"events": n_events, "records": n_batches, "publish_s": dt}
+    finally:
+        producer.close()
+
+
+# --- the worker under test ---------------------------------------------------------------
+
+
+def _sum_metric(ports: list[int], name: str, **labels: str) -> float:
+    out = 0.0
+    for port in ports:
+        s = scrape(port)
+        out += metric(s, name, **labels) if labels else total(s, name)
+    return out
+
+
+def _wait_loaded(ports: list[int], master: dict[str, int], timeout: float = 1800.0) -> float:
+    t0 = time.monotonic()
+    want = sum(master.values())
+    last_say = 0.0
+    while time.monotonic() - t0 < timeout:
+        # with several workers, each applies its share of the register partitions
+        got = _sum_metric(ports, "gridwatch_master_updates_total")
+        if got >= want:
+            return time.monotonic() - t0
+        if time.monotonic() - last_say > 10:
+            _say(f"  registers loaded: {got:,.0f}/{want:,}")
+            last_say = time.monotonic()
+        time.sleep(0.5)
+    raise TimeoutError(f"registers not loaded after {timeout:.0f}s")
+
+
+def _drain(ports: list[int], events: int, timeout: float = 3600.0) -> dict[str, float]:
+    """Poll /metrics until every event is consumed, stored, and every alert stored; return timings."""
+    t0 = time.monotonic()
+    first = 0.0
+    last_say = t0
+    while time.monotonic() - t0 < timeout:
+        now = time.time()
+        consumed = _sum_metric(ports, "gridwatch_events_consumed_total")
+        if consumed > 0 and not first:
+            first = now
+        stored = (_sum_metric(ports, "gridwatch_sink_rows_total", table="enriched_events")
+                  + _sum_metric(ports, "gridwatch_sink_duplicate_rows_total", table="enriched_events"))
+        alerts = _sum_metric(ports, "gridwatch_alerts_total")
+        alerts_stored = (_sum_metric(ports, "gridwatch_sink_rows_total", table="alerts")
+                         + _sum_metric(ports, "gridwatch_sink_duplicate_rows_total", table="alerts"))
+        dead = _sum_metric(ports, "gridwatch_dead_letters_total")
+        if consumed >= events and stored >= events - dead and alerts_stored >= alerts:
+            return {"first_consumed_at": first, "done_at": now, "elapsed_s": now - first,
+                    "consumed": consumed, "stored": stored, "alerts": alerts, "dead_letters": dead}
+        if time.monotonic() - last_say > 10:
+            _say(f"  consumed {consumed:,.0f}/{events:,}, stored {stored:,.0f}, alerts {alerts:,.0f}")
+            last_say = time.monotonic()
+        time.sleep(0.1)
+    raise TimeoutError(f"backlog not drained after {timeout:.0f}s")
+
+
+def _time_to_first_event(port: int, started: float, timeout: float = 600.0) -> float:
+    while time.monotonic() - started < timeout:
+        if total(scrape(port), "gridwatch_events_consumed_total") > 0:
+            return time.monotonic() - started
+        time.sleep(0.05)
+    raise TimeoutError("restarted worker processed nothing")
+
+
+def _workers_run(base: Settings, street: Street, cfg: BenchConfig, *, prefix: str, n_workers: int,
+                 work: Path) -> tuple[dict[str, Any], list[WorkerProcess], list[Settings]]:
+    """Registers in, workers load them and stop, backlog in, workers restart and replay it."""
+    app_id = f"bench-{prefix.strip('.')}"
+    settings_list = [_events_settings(base, prefix=prefix, app_id=app_id, data_dir=work / f"w{i}",
+                                      partitions=cfg.partitions) for i in range(n_workers)]
+    ensure_topics(settings_list[0].kafka)
+    phase: dict[str, Any] = {"workers": n_workers}
+    phase |= _publish_all(settings_list[0], street, cfg)
+    workers = [WorkerProcess(log_path=s.data_dir / "worker.log", metrics_port=s.metrics.port, env=settings_env(s))
+               for s in settings_list]
+    ports = [s.metrics.port for s in settings_list]
+    for w in workers:
+        w.start()
+    phase["load_s"] = _wait_loaded(ports, phase["master"])
+    _say(f"workers hold the registers after {phase['load_s']:.1f} s")
+    phase["load_peak_rss_mb"] = max(w.peak_rss_mb() for w in workers)
+    for w in workers:
+        w.stop()
+    phase |= {"backlog": _publish_backlog(settings_list[0], street, cfg)}
+    restart: list[float] = []
+    for w in workers:
+        w.start()
+    for w, s in zip(workers, settings_list, strict=True):
+        restart.append(_time_to_first_event(s.metrics.port, w.started_at))
+    phase["restart_s"] = max(restart)
+    phase["drain"] = _drain(ports, phase["backlog"]["events"])
+    phase["eps"] = phase["backlog"]["events"] / phase["drain"]["elapsed_s"]
+    phase["peak_rss_mb"] = max(max(w.peak_rss_mb() for w in workers), phase["load_peak_rss_mb"])
+    _say(f"{n_workers} worker(s): {phase['eps']:,.0f} events/s; restart {phase['restart_s']:.1f} s; "
+         f"peak RSS {phase['peak_rss_mb']:.0f} MB")
+    return phase, workers, settings_list
+
+
+# --- exactly once ------------------------------------------------------------------------
+
+
+def _count_output_ids(settings: Settings, expected: int) -> dict[str, int]:
+    """Read the enriched-events topic whole; count each event id."""
+    topic = settings.kafka.topic("enriched-events")
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap, enable_auto_commit=False,
+                             fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=16 * 1024 * 1024)
+    parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+    consumer.assign(parts)
+    consumer.seek_to_beginning(*parts)
+    ends = consumer.end_offsets(parts)
+    counts: dict[str, int] = {}
+    try:
+        while any(consumer.position(tp) < ends[tp] for tp in parts):
+            for records in consumer.poll(timeout_ms=1000, max_records=5000).values():
+                for rec in records:
+                    for e in json.loads(rec.value)["events"]:
+                        counts[e["event_id"]] = counts.get(e["event_id"], 0) + 1
+    finally:
+        consumer.close()
+    distinct = len(counts)
+    return {"expected": expected, "distinct": distinct, "lost": max(0, expected - distinct),
+            "duplicated": sum(counts.values()) - distinct}
+
+
+# --- latency -----------------------------------------------------------------------------
+
+
+def _latency(settings: Settings, street: Street, cfg: BenchConfig) -> dict[str, Any]:
+    """Offer a fixed load; every alert's receive time minus its triggering record's send time."""
+    sent: dict[str, float] = {}
+    received: list[float] = []
+    stop = threading.Event()
+    alerts_topic = settings.kafka.topic("alerts")
+    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap, enable_auto_commit=False)
+    parts = [TopicPartition(alerts_topic, p) for p in consumer.partitions_for_topic(alerts_topic) or ()]
+    consumer.assign(parts)
+    consumer.seek_to_end(*parts)
+    for tp in parts:
+        consumer.position(tp)
+    pending: list[tuple[list[str], float]] = []
+
+    def listen() -> None:
+        while not stop.is_set():
+            for records in consumer.poll(timeout_ms=100).values():
+                now = time.time()
+                for rec in records:
+                    pending.append((json.loads(rec.value)["event_ids"], now))
+
+    listener = threading.Thread(target=listen, daemon=True)
+    listener.start()
+    producer = producer_for(settings)
+    topic = settings.kafka.topic("events")
+    n_target = int(cfg.latency_eps * cfg.latency_seconds)
+    batches = generate_day(street, seed=cfg.seed + 1, day=date(2020, 3, 1), incidents=False,
+                           events=n_target, batch_events=cfg.batch_events)
+    resident = street.residents[0]
+    t0 = time.monotonic()
+    sent_events = 0
+    for i, batch in enumerate(batches):
+        if i % 10 == 0:  # a fever in every tenth upload, so that alerts are many enough for a p99
+            fever = Passage(event_id=f"lat-fever-{i}", event_time=batch.events[0].event_time,
+                            checkpoint_id=batch.source, direction="in", id_number=resident.id_number,
+                            temperature_c=38.6)
+            batch = batch.model_copy(update={"events": (*batch.events, fever)})
+        due = t0 + sent_events / cfg.latency_eps
+        wait = due - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        now = time.time()
+        for e in batch.events:
+            sent[e.event_id] = now
+        producer.send(topic, key=batch.source.encode(), value=batch.model_dump_json().encode())
+        sent_events += len(batch.events)
+    producer.flush()
+    offered_s = time.monotonic() - t0
+    time.sleep(3.0)  # the last alerts
+    stop.set()
+    listener.join()
+    consumer.close()
+    producer.close()
+    for event_ids, at in pending:
+        t = min((sent[e] for e in event_ids if e in sent), default=None)
+        if t is not None:
+            received.append((at - t) * 1000)
+    received.sort()
+
+    def pct(p: float) -> float:
+        return received[min(len(received) - 1, int(p / 100 * len(received)))] if received else float("nan")
+
+    result = {"offered_eps": sent_events / offered_s, "events": sent_events, "alerts": len(received),
+              "p50": pct(50), "p95": pct(95), "p99": pct(99), "max": received[-1] if received else float("nan"),
+              "cdf_ms": received[:: max(1, len(received) // 200)]}
+    _say(f"latency at {result['offered_eps']:,.0f} ev/s over {len(received)} alerts: "
+         f"p50 {result['p50']:.1f} ms, p95 {result['p95']:.1f} ms, p99 {result['p99']:.1f} ms")
+    return result
+
+
+# --- subprocess phases -------------------------------------------------------------------
+
+
+def _limit(settings: Settings, events: int, work: Path) -> dict[str, Any]:
+    result = work / "limit.json"
+    out_topic = settings.kafka.topic("events").removesuffix("events") + "limit-out"
+    create_topic(settings.kafka, out_topic)
+    subprocess.run([sys.executable, "-m", "bench.limit", "--bootstrap", settings.kafka.bootstrap,  # noqa: S603
+                    "--topic", settings.kafka.topic("events"), "--out-topic", out_topic, "--events", str(events),
+                    "--group", f"limit-{uuid.uuid4().hex[:6]}", "--result", str(result)], check=True)
+    data: dict[str, Any] = json.loads(result.read_text())
+    return data
+
+
+def _peer(name: str, settings: Settings, events: int, work: Path) -> dict[str, Any]:
+    result = work / f"peer-{name}.json"
+    db_dir = work / f"peer-{name}-ch"
+    subprocess.run([sys.executable, "-m", f"bench.peers.{name}", "--bootstrap", settings.kafka.bootstrap,  # noqa: S603
+                    "--prefix", settings.kafka.topic_prefix, "--events", str(events),
+                    "--clickhouse-dsn", f"chdb://{db_dir}", "--database", "peer",
+                    "--group", f"peer-{name}-{uuid.uuid4().hex[:6]}", "--out", str(result),
+                    "--person-key-secret", settings.privacy.person_key_secret.get_secret_value()],
+                   check=True, timeout=3600)
+    data: dict[str, Any] = json.loads(result.read_text())
+    return data
+
+
+# --- the run -----------------------------------------------------------------------------
+
+
+def run_bench(base: Settings, cfg: BenchConfig) -> dict[str, Any]:
+    work = base.data_dir / "bench" / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    work.mkdir(parents=True, exist_ok=True)
+    run = Run(config={k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},
+              machine=_machine())
+    run.config["settings"] = json.loads(base.model_dump_json(exclude={"privacy"}))
+    tag = uuid.uuid4().hex[:6]
+
+    _say(f"building a street of {cfg.residents:,} residents")
+    t0 = time.monotonic()
+    street = build_street(seed=cfg.seed, residents=cfg.residents)
+    run.phases["street_build_s"] = time.monotonic() - t0
+
+    one, workers, settings_list = _workers_run(base, street, cfg, prefix=f"b{tag}a.", n_workers=1, work=work / "a")
+    run.phases["one_worker"] = one
+    a_settings = settings_list[0]
+    try:
+        run.phases["one_worker"]["exactly_once"] = _count_output_ids(a_settings, one["backlog"]["events"])
+        _say("measuring latency at a fixed offered load")
+        run.phases["latency"] = _latency(a_settings, street, cfg)
+    finally:
+        for w in workers:
+            w.stop()
+
+    _say("measuring the limit (bare aiokafka loop)")
+    run.phases["limit"] = _limit(a_settings, one["backlog"]["events"], work)
+    _say(f"limit: {run.phases['limit']['eps']:,.0f} events/s")
+
+    peers: dict[str, Any] = {}
+    for name in cfg.peers:
+        n = min(cfg.peer_events, one["backlog"]["events"])
+        _say(f"peer {name}: {n:,} events")
+        peers[name] = _peer(name, a_settings, n, work)
+        _say(f"peer {name}: {peers[name]['eps']:,.0f} events/s")
+    run.phases["peers"] = peers
+
+    if cfg.two_workers:
+        two, workers2, settings2 = _workers_run(base, street, cfg, prefix=f"b{tag}f.", n_workers=2,
+                                                work=work / "f")
+        for w in workers2:
+            w.stop()
+        two["exactly_once"] = _count_output_ids(settings2[0], two["backlog"]["events"])
+        run.phases["two_workers"] = two
+
+    run.figures = _figures(run)
+    out = cfg.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(run.figures | {"machine": run.machine, "config": run.config, "phases": run.phases},
+                              indent=2, default=str) + "\n")
+    from bench.plot import plot
+
+    plot(run.figures, out.with_suffix(".png"))
+    _say(f"wrote {out} and {out.with_suffix('.png')}")
+    return run.figures
+
+
+def _figures(run: Run) -> dict[str, Any]:
+    one = run.phases["one_worker"]
+    limit = run.phases["limit"]["eps"]
+    lat = run.phases["latency"]
+    two = run.phases.get("two_workers", {})
+    exact = two.get("exactly_once", one["exactly_once"])
+    return {
+        "throughput_eps": one["eps"],
+        "limit_eps": limit,
+        "ratio_to_limit": one["eps"] / limit,
+        "peers": {name: p["eps"] for name, p in run.phases["peers"].items()},
+        "peer_ratio_of_pipeline": {name: one["eps"] / p["eps"] for name, p in run.phases["peers"].items()},
+        "latency_ms": {"p50": lat["p50"], "p95": lat["p95"], "p99": lat["p99"], "offered_eps": lat["offered_eps"],
+                       "alerts": lat["alerts"], "cdf": lat["cdf_ms"]},
+        "peak_rss_mb": one["peak_rss_mb"],
+        "restart_s": one["restart_s"],
+        "two_workers_eps": two.get("eps"),
+        "lost": exact["lost"],
+        "duplicated": exact["duplicated"],
+        "events": one["backlog"]["events"],
+        "residents": run.config["residents"],
+    }
