@@ -55,6 +55,7 @@ class BenchConfig:
     partitions: int = 4
     seed: int = 7
     batch_events: int = 50
+    batch_seconds: float = 60.0  # a busy terminal fills its upload before a minute passes
     peer_events: int = 100_000
     latency_eps: int = 5_000
     latency_seconds: float = 20.0
@@ -101,7 +102,7 @@ def _events_settings(base: Settings, *, prefix: str, app_id: str, data_dir: Path
     return base.model_copy(update={
         "app_id": app_id,
         "data_dir": data_dir,
-        "log_level": "warning",
+        "log_level": "info",
         "kafka": base.kafka.model_copy(update={"topic_prefix": prefix, "partitions": partitions}),
         "clickhouse": base.clickhouse.model_copy(update={"dsn": ""}),
         "metrics": base.metrics.model_copy(update={"port": free_port()}),
@@ -138,7 +139,8 @@ def _publish_backlog(settings: Settings, street: Street, cfg: BenchConfig) -> di
     producer = producer_for(settings)
     try:
         t0 = time.monotonic()
-        batches = generate_day(street, seed=cfg.seed, events=cfg.events, batch_events=cfg.batch_events)
+        batches = generate_day(street, seed=cfg.seed, events=cfg.events, batch_events=cfg.batch_events,
+                               batch_seconds=cfg.batch_seconds)
         n_events, n_batches = _publish_events(producer, settings.kafka.topic("events"), batches)
         dt = time.monotonic() - t0
         _say(f"backlog published: {n_events:,} events in {n_batches:,} records in {dt:.1f} s")
@@ -156,22 +158,6 @@ def _sum_metric(ports: list[int], name: str, **labels: str) -> float:
         s = scrape(port)
         out += metric(s, name, **labels) if labels else total(s, name)
     return out
-
-
-def _wait_loaded(ports: list[int], master: dict[str, int], timeout: float = 1800.0) -> float:
-    t0 = time.monotonic()
-    want = sum(master.values())
-    last_say = 0.0
-    while time.monotonic() - t0 < timeout:
-        # with several workers, each applies its share of the register partitions
-        got = _sum_metric(ports, "gridwatch_master_updates_total")
-        if got >= want:
-            return time.monotonic() - t0
-        if time.monotonic() - last_say > 10:
-            _say(f"  registers loaded: {got:,.0f}/{want:,}")
-            last_say = time.monotonic()
-        time.sleep(0.5)
-    raise TimeoutError(f"registers not loaded after {timeout:.0f}s")
 
 
 def _drain(ports: list[int], events: int, timeout: float = 3600.0) -> dict[str, float]:
@@ -208,6 +194,25 @@ def _time_to_first_event(port: int, started: float, timeout: float = 600.0) -> f
     raise TimeoutError("restarted worker processed nothing")
 
 
+_RUNNING: list[WorkerProcess] = []
+
+
+def _start_together(workers: list[WorkerProcess]) -> None:
+    """Spawn all, then wait for all: they join the group at once (the broker's initial
+    rebalance delay), so no early member takes the backlog and hands half of it over."""
+    for w in workers:
+        w.spawn()
+    for w in workers:
+        w.wait_ready()
+
+
+def _stop_all() -> None:
+    for w in _RUNNING:
+        if w.running():
+            w.stop()
+    _RUNNING.clear()
+
+
 def _workers_run(base: Settings, street: Street, cfg: BenchConfig, *, prefix: str, n_workers: int,
                  work: Path) -> tuple[dict[str, Any], list[WorkerProcess], list[Settings]]:
     """Registers in, workers load them and stop, backlog in, workers restart and replay it."""
@@ -219,23 +224,28 @@ def _workers_run(base: Settings, street: Street, cfg: BenchConfig, *, prefix: st
     phase |= _publish_all(settings_list[0], street, cfg)
     workers = [WorkerProcess(log_path=s.data_dir / "worker.log", metrics_port=s.metrics.port, env=settings_env(s))
                for s in settings_list]
+    _RUNNING.extend(workers)
     ports = [s.metrics.port for s in settings_list]
-    for w in workers:
-        w.start()
-    phase["load_s"] = _wait_loaded(ports, phase["master"])
+    started = time.monotonic()
+    _start_together(workers)  # ready includes: registers caught up with their topics
+    phase["load_s"] = time.monotonic() - started
+    loaded = [total(scrape(p), "gridwatch_master_updates_total") for p in ports]
+    if min(loaded) < sum(phase["master"].values()):  # every worker holds the whole register
+        raise RuntimeError(f"register records applied per worker {loaded}, published {phase['master']}")
     _say(f"workers hold the registers after {phase['load_s']:.1f} s")
     phase["load_peak_rss_mb"] = max(w.peak_rss_mb() for w in workers)
     for w in workers:
         w.stop()
     phase |= {"backlog": _publish_backlog(settings_list[0], street, cfg)}
     restart: list[float] = []
-    for w in workers:
-        w.start()
+    _start_together(workers)
     for w, s in zip(workers, settings_list, strict=True):
         restart.append(_time_to_first_event(s.metrics.port, w.started_at))
     phase["restart_s"] = max(restart)
     phase["drain"] = _drain(ports, phase["backlog"]["events"])
     phase["eps"] = phase["backlog"]["events"] / phase["drain"]["elapsed_s"]
+    # a worker missing part of the register would show here (every resident is registered)
+    phase["resident_misses"] = _sum_metric(ports, "gridwatch_enrichment_misses_total", lookup="resident")
     phase["peak_rss_mb"] = max(max(w.peak_rss_mb() for w in workers), phase["load_peak_rss_mb"])
     _say(f"{n_workers} worker(s): {phase['eps']:,.0f} events/s; restart {phase['restart_s']:.1f} s; "
          f"peak RSS {phase['peak_rss_mb']:.0f} MB")
@@ -298,7 +308,7 @@ def _latency(settings: Settings, street: Street, cfg: BenchConfig) -> dict[str, 
     topic = settings.kafka.topic("events")
     n_target = int(cfg.latency_eps * cfg.latency_seconds)
     batches = generate_day(street, seed=cfg.seed + 1, day=date(2020, 3, 1), incidents=False,
-                           events=n_target, batch_events=cfg.batch_events)
+                           events=n_target, batch_events=cfg.batch_events, batch_seconds=cfg.batch_seconds)
     resident = street.residents[0]
     t0 = time.monotonic()
     sent_events = 0
@@ -372,6 +382,13 @@ def _peer(name: str, settings: Settings, events: int, work: Path) -> dict[str, A
 
 
 def run_bench(base: Settings, cfg: BenchConfig) -> dict[str, Any]:
+    try:
+        return _run_bench(base, cfg)
+    finally:
+        _stop_all()  # a failed or interrupted run leaves no worker behind
+
+
+def _run_bench(base: Settings, cfg: BenchConfig) -> dict[str, Any]:
     work = base.data_dir / "bench" / datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     work.mkdir(parents=True, exist_ok=True)
     run = Run(config={k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()},

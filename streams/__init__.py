@@ -1,1 +1,1 @@
-"""Streams: the Faust app, its agents and tables, and the pure rule/enrichment logic."""
+"""Streams: the Faust app, its agents, the replicated registers, and the pure rule/enrichment logic."""

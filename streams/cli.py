@@ -14,8 +14,10 @@ the flags here override the few that people change by hand.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -37,11 +39,16 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def _dump_tasks() -> None:
+    for task in asyncio.all_tasks():
+        task.print_stack(limit=None, file=sys.stderr)
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from faust.worker import Worker
     from prometheus_client import start_http_server
 
-    from streams.app import create_app, make_sink_runner
+    from streams.app import WorkerResources, create_app
     from streams.metrics import WORKER_READY
     from streams.topics import ensure_topics
 
@@ -53,18 +60,20 @@ def cmd_worker(args: argparse.Namespace) -> int:
         logging.getLogger("gridwatch").info(
             "metrics on http://%s:%d/metrics", settings.metrics.host, settings.metrics.port
         )
-    runner = make_sink_runner(settings)
-    app = create_app(settings, sink_runner=runner)
+    resources = WorkerResources.open(settings)
+    app = create_app(settings, resources)
     class ReadyWorker(Worker):
         async def on_startup_finished(self) -> None:
             await super().on_startup_finished()
             WORKER_READY.labels(component="consumer").set(1)
+            # `kill -USR1 <pid>` prints where every task waits: for a worker that looks stuck
+            asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, _dump_tasks)
 
     worker = ReadyWorker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
     try:
         worker.execute_from_commandline()
     finally:
-        runner.close()
+        resources.close()
     return 0
 
 

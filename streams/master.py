@@ -1,7 +1,7 @@
-"""The lookups enrichment needs, as a protocol over the master-data tables.
+"""The lookups enrichment needs, as a protocol over the registers.
 
 The pure logic (enrichment, rules) sees only this protocol, so it is tested
-with plain in-memory registers while the worker backs it with Faust tables.
+with plain in-memory registers while the worker backs it with its local register store.
 """
 
 from __future__ import annotations

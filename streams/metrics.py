@@ -11,7 +11,7 @@ from prometheus_client import Counter, Gauge, Histogram
 
 WORKER_READY = Gauge(
     "gridwatch_worker_ready",
-    "1 once that part of the worker is up: consumer (Faust started, tables recovered), sink (ClickHouse connected).",
+    "1 once that part of the worker is up: consumer (Faust started), registers (caught up), sink (connected).",
     ["component"],
 )
 EVENTS_CONSUMED = Counter(
@@ -26,7 +26,7 @@ RECORDS_CONSUMED = Counter(
 )
 MASTER_UPDATES = Counter(
     "gridwatch_master_updates_total",
-    "Master-data records applied to the worker's tables, by table and operation.",
+    "Register records applied to the worker's local store, by register and operation.",
     ["table", "op"],
 )
 DEAD_LETTERS = Counter(

@@ -66,6 +66,10 @@ class WorkerProcess:
 
     def start(self, timeout: float = 180.0) -> float:
         """Start and wait until ready; returns seconds from spawn to ready."""
+        self.spawn()
+        return self.wait_ready(timeout)
+
+    def spawn(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         self.started_at = time.monotonic()
@@ -75,6 +79,9 @@ class WorkerProcess:
                 [sys.executable, "-m", "streams.cli", "worker"], env=self.env, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True,
             )
+
+    def wait_ready(self, timeout: float = 180.0) -> float:
+        assert self.proc is not None  # noqa: S101 - spawn() first
         deadline = self.started_at + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -90,7 +97,8 @@ class WorkerProcess:
             samples = scrape(self.metrics_port)
         except OSError:
             return False
-        return all(metric(samples, "gridwatch_worker_ready", component=c) == 1 for c in ("consumer", "sink"))
+        parts = ("consumer", "sink", "registers")
+        return all(metric(samples, "gridwatch_worker_ready", component=c) == 1 for c in parts)
 
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

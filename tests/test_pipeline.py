@@ -84,6 +84,14 @@ def start_with_master(bus: Bus, worker: WorkerProcess) -> None:
     assert deadline_value == samples_needed
 
 
+def _enriched_after_restart(bus: Bus, batch_id: str, event_id: str) -> dict[str, object]:
+    bus.publish_batch(EventBatch(batch_id=batch_id, source="cp-dy-050",
+                                 events=(passage(event_id, temperature_c=38.5),)))
+    enriched = bus.consume("enriched-events", until=lambda rs: any(r["batch_id"] == batch_id for r in rs))
+    [after] = [e for r in enriched if r["batch_id"] == batch_id for e in r["events"]]
+    return after
+
+
 def clickhouse_rows(settings: Settings, sql: str) -> list[tuple[object, ...]]:
     client = clickhouse_connect.get_client(dsn=settings.clickhouse_dsn)
     try:
@@ -196,7 +204,7 @@ def test_malformed_input_is_dead_lettered_and_the_worker_keeps_going(
     assert worker.running()
 
 
-def test_restarted_worker_recovers_the_resident_table_and_a_replay_writes_no_duplicates(
+def test_restarted_worker_recovers_its_registers_and_a_replay_writes_no_duplicates(
     pipeline_settings: Settings, bus: Bus, worker_factory: Callable[[Settings], WorkerProcess]
 ) -> None:
     worker = worker_factory(pipeline_settings)
@@ -205,18 +213,24 @@ def test_restarted_worker_recovers_the_resident_table_and_a_replay_writes_no_dup
     wait_for_metric(pipeline_settings.metrics.port, "gridwatch_sink_rows_total", 5, table="enriched_events")
     assert worker.stop() == 0
 
-    # 1. Restart with the local RocksDB state wiped: the tables come back from their changelogs.
-    shutil.rmtree(pipeline_settings.worker_dir)
+    # 1. Restart on the local state: the registers resume from their stored offsets.
     worker.start()
-    bus.publish_batch(EventBatch(batch_id="b-after-restart", source="cp-dy-050",
-                                 events=(passage("e-after-restart", temperature_c=38.5),)))
-    enriched = bus.consume("enriched-events", until=lambda rs: any(r["batch_id"] == "b-after-restart" for r in rs))
-    [after] = [e for r in enriched if r["batch_id"] == "b-after-restart" for e in r["events"]]
-    assert after["resident_known"] is True
-    assert after["home_dwelling_id"] == "dy-01-3-201"
+    after = _enriched_after_restart(bus, "b-after-restart", "e-after-restart")
+    assert after["resident_known"] is True and after["home_dwelling_id"] == "dy-01-3-201"
     assert after["place"]["large_grid"] == "LG07"
     samples = scrape(pipeline_settings.metrics.port)
     assert metric(samples, "gridwatch_master_updates_total", table="residents", op="upsert") == 0  # not re-read
+    wait_for_metric(pipeline_settings.metrics.port, "gridwatch_sink_rows_total", 1, table="enriched_events")
+    assert worker.stop() == 0
+
+    # 2. Restart with the local state wiped: the registers are rebuilt from their compacted topics
+    #    before the first event is judged.
+    shutil.rmtree(pipeline_settings.worker_dir)
+    worker.start()
+    assert metric(scrape(pipeline_settings.metrics.port), "gridwatch_master_updates_total",
+                  table="residents", op="upsert") == 2
+    after = _enriched_after_restart(bus, "b-after-wipe", "e-after-wipe")
+    assert after["resident_known"] is True and after["home_dwelling_id"] == "dy-01-3-201"
     wait_for_metric(pipeline_settings.metrics.port, "gridwatch_sink_rows_total", 1, table="enriched_events")
     assert worker.stop() == 0
 
@@ -224,13 +238,13 @@ def test_restarted_worker_recovers_the_resident_table_and_a_replay_writes_no_dup
     replay_settings = pipeline_settings.model_copy(update={"app_id": pipeline_settings.app_id + "-replay"})
     replay = worker_factory(replay_settings)
     replay.start()
-    wait_for_metric(replay_settings.metrics.port, "gridwatch_sink_duplicate_rows_total", 6, table="enriched_events")
+    wait_for_metric(replay_settings.metrics.port, "gridwatch_sink_duplicate_rows_total", 7, table="enriched_events")
     samples = scrape(replay_settings.metrics.port)
     assert metric(samples, "gridwatch_sink_rows_total", table="enriched_events") == 0
     assert replay.stop() == 0
 
     db = pipeline_settings.clickhouse.database
     assert clickhouse_rows(pipeline_settings,
-                           f"SELECT count(), uniqExact(event_id) FROM {db}.enriched_events") == [(6, 6)]
+                           f"SELECT count(), uniqExact(event_id) FROM {db}.enriched_events") == [(7, 7)]
     alert_counts = clickhouse_rows(pipeline_settings, f"SELECT count(), uniqExact(alert_id) FROM {db}.alerts")
-    assert alert_counts[0][0] == alert_counts[0][1] == 5  # 4 from the first batch + 1 fever after restart
+    assert alert_counts[0][0] == alert_counts[0][1] == 6  # 4 from the first batch + a fever after each restart

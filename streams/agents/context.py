@@ -12,9 +12,9 @@ from streams.codec import Rejected, dead_letter
 from streams.enrich import Enricher
 from streams.metrics import DEAD_LETTERS
 from streams.privacy import PersonKeys
+from streams.registers import RegisterReplicator
 from streams.rules import Rule
 from streams.settings import Settings
-from streams.tables import Tables
 
 
 @dataclass(slots=True)
@@ -22,7 +22,7 @@ class Pipeline:
     settings: Settings
     app: faust.App
     topics: dict[str, Any]
-    tables: Tables
+    registers: RegisterReplicator | None
     keys: PersonKeys
     enricher: Enricher
     rules: Sequence[Rule]

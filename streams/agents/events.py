@@ -76,6 +76,8 @@ def register(p: Pipeline) -> None:
                 ALERT_LATENCY.observe(latency)
 
     async def process(stream: Any) -> None:
+        if p.registers is not None:  # judge no event against a half-loaded register
+            await p.registers.caught_up.wait()
         async for event in stream.events():
             msg = event.message
             RECORDS_CONSUMED.labels(topic=name).inc()

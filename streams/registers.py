@@ -1,0 +1,236 @@
+"""The registers, replicated into every worker from their compacted topics.
+
+Each worker reads every partition of the register topics (residents,
+compounds, checkpoints, quarantine orders, risk areas) with a group-less
+consumer and keeps them in a local RocksDB (rocksdict), together with the
+offsets it has applied, written in one atomic batch. The compacted topics are
+the changelog: a restarted worker resumes from its stored offsets, a new one
+rebuilds from the start, and the events agent waits until the registers have
+caught up with the topics' ends at start-up, so no event is judged against a
+half-loaded register (a flood of false "unregistered person" alerts).
+
+Why not Faust GlobalTables: with them, a worker restarted on its RocksDB
+state under load stopped consuming for good after a few thousand events
+(faust-streaming 0.15.3; reproduced by the benchmark, not without tables),
+and they load a million residents one Faust record at a time.
+
+Every worker validates every register record, so a bad record is
+dead-lettered by each worker that reads it (the dead letter carries topic,
+partition and offset, which identify the repeats).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import BaseModel, TypeAdapter
+from rocksdict import Options, Rdict, WriteBatch
+
+from schemas import Checkpoint, Compound, QuarantineOrder, Resident, RiskArea
+from streams.codec import Rejected, decode_record, safe_error
+from streams.master import merge_risk
+from streams.metrics import MASTER_UPDATES, RECORDS_CONSUMED, WORKER_READY
+from streams.privacy import PersonKeys
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+RISK_HISTORY = TypeAdapter(tuple[RiskArea, ...])
+
+# logical topic -> (key prefix in the store, model)
+REGISTERS: dict[str, tuple[bytes, type[BaseModel]]] = {
+    "residents": (b"r|", Resident),
+    "compounds": (b"m|", Compound),
+    "checkpoints": (b"c|", Checkpoint),
+    "quarantine-orders": (b"q|", QuarantineOrder),
+    "risk-areas": (b"a|", RiskArea),
+}
+_OFFSET = b"o|"
+
+
+class RegisterStore:
+    """Local RocksDB of the registers and of the offsets applied; values are validated JSON."""
+
+    def __init__(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True)
+        opts = Options(raw_mode=True)
+        self._db = Rdict(str(path), options=opts)
+
+    def get(self, prefix: bytes, key: str) -> bytes | None:
+        value: bytes | None = self._db.get(prefix + key.encode())
+        return value
+
+    def offset(self, topic: str, partition: int) -> int | None:
+        raw = self._db.get(_OFFSET + f"{topic}|{partition}".encode())
+        return int(raw) if raw is not None else None
+
+    def apply(self, puts: dict[bytes, bytes | None], offsets: dict[tuple[str, int], int]) -> None:
+        """Records and the offsets they advance to, atomically: a crash replays, never skips."""
+        batch = WriteBatch(raw_mode=True)
+        for key, value in puts.items():
+            if value is None:
+                batch.delete(key)
+            else:
+                batch.put(key, value)
+        for (topic, partition), off in offsets.items():
+            batch.put(_OFFSET + f"{topic}|{partition}".encode(), str(off).encode())
+        self._db.write(batch)
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class RegisterReplicator:
+    """Reads every register partition into the store; ``caught_up`` is set once at the start-up ends."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: RegisterStore,
+        keys: PersonKeys,
+        reject: Callable[[Rejected, Any], Awaitable[None]],
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._keys = keys
+        self._reject = reject
+        self.caught_up = asyncio.Event()
+        self._topics = {settings.kafka.topic(logical): logical for logical in REGISTERS}
+
+    def _key_of(self, logical: str, record: Any) -> str:
+        if logical in ("residents", "quarantine-orders"):
+            return self._keys.key(record.id_number)
+        if logical == "compounds":
+            return str(record.compound_id)
+        if logical == "checkpoints":
+            return str(record.checkpoint_id)
+        return str(record.division_code)
+
+    async def run(self) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._settings.kafka.bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+            fetch_max_bytes=64 * 1024 * 1024,
+        )
+        await consumer.start()
+        try:
+            tps: list[TopicPartition] = []
+            for topic in self._topics:
+                parts = consumer.partitions_for_topic(topic) or set()
+                if not parts:
+                    await consumer._client.force_metadata_update()
+                    parts = consumer.partitions_for_topic(topic) or set()
+                tps.extend(TopicPartition(topic, p) for p in sorted(parts))
+            consumer.assign(tps)
+            for tp in tps:
+                stored = self._store.offset(tp.topic, tp.partition)
+                if stored is None:
+                    await consumer.seek_to_beginning(tp)
+                else:
+                    consumer.seek(tp, stored)
+            ends = await consumer.end_offsets(tps)
+            await self._check(consumer, ends)
+            while True:
+                batches = await consumer.getmany(timeout_ms=500, max_records=5000)
+                if batches:
+                    await self._apply(batches)
+                if not self.caught_up.is_set():
+                    await self._check(consumer, ends)
+        finally:
+            await consumer.stop()
+
+    async def _check(self, consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> None:
+        for tp, end in ends.items():
+            if await consumer.position(tp) < end:
+                return
+        self.caught_up.set()
+        WORKER_READY.labels(component="registers").set(1)
+        log.info("registers caught up with %d partitions", len(ends))
+
+    async def _apply(self, batches: dict[TopicPartition, list[Any]]) -> None:
+        puts: dict[bytes, bytes | None] = {}
+        offsets: dict[tuple[str, int], int] = {}
+        counts: dict[tuple[str, str], int] = {}
+        for tp, msgs in batches.items():
+            logical = self._topics[tp.topic]
+            prefix, model = REGISTERS[logical]
+            RECORDS_CONSUMED.labels(topic=tp.topic).inc(len(msgs))
+            for msg in msgs:
+                offsets[(tp.topic, tp.partition)] = msg.offset + 1
+                try:
+                    if msg.value is None:  # tombstone: the record key names the entry
+                        if msg.key is not None:
+                            puts[prefix + msg.key] = None
+                            counts[(logical, "delete")] = counts.get((logical, "delete"), 0) + 1
+                        continue
+                    record = decode_record(model, msg.value)
+                    if isinstance(record, Rejected):
+                        await self._reject(record, msg)
+                        continue
+                    key = prefix + self._key_of(logical, record).encode()
+                    if logical == "risk-areas":
+                        old = puts.get(key, self._store.get(prefix, record.division_code))  # type: ignore[attr-defined]
+                        history = RISK_HISTORY.validate_json(old) if old else ()
+                        puts[key] = RISK_HISTORY.dump_json(merge_risk(history, record))  # type: ignore[arg-type]
+                    else:
+                        puts[key] = msg.value
+                    counts[(logical, "upsert")] = counts.get((logical, "upsert"), 0) + 1
+                except Exception as exc:  # one bad record must not stop the registers
+                    why = safe_error(exc)
+                    log.error("register record %s[%s]@%s failed: %s", tp.topic, tp.partition, msg.offset, why)
+                    await self._reject(Rejected("processing_error", why), msg)
+        await asyncio.get_running_loop().run_in_executor(None, self._store.apply, puts, offsets)
+        for (logical, op), n in counts.items():
+            MASTER_UPDATES.labels(table=logical, op=op).inc(n)
+
+
+class StoreMaster:
+    """MasterData (``streams.master``) over the local register store.
+
+    The small registers (checkpoints, compounds, risk areas) keep a decoded
+    copy keyed by the stored bytes, so the hot path does not decode a
+    checkpoint per event; residents are decoded on lookup.
+    """
+
+    def __init__(self, store: RegisterStore) -> None:
+        self._store = store
+        self._decoded: dict[bytes, Any] = {}
+
+    def _cached(self, raw: bytes | None, decode: Callable[[bytes], Any]) -> Any:
+        if raw is None:
+            return None
+        hit = self._decoded.get(raw)
+        if hit is None:
+            if len(self._decoded) > 50_000:
+                self._decoded.clear()
+            hit = self._decoded[raw] = decode(raw)
+        return hit
+
+    def resident(self, person_key: str) -> Resident | None:
+        raw = self._store.get(b"r|", person_key)
+        return Resident.model_validate_json(raw) if raw is not None else None
+
+    def checkpoint(self, checkpoint_id: str) -> Checkpoint | None:
+        found: Checkpoint | None = self._cached(self._store.get(b"c|", checkpoint_id), Checkpoint.model_validate_json)
+        return found
+
+    def compound(self, compound_id: str) -> Compound | None:
+        found: Compound | None = self._cached(self._store.get(b"m|", compound_id), Compound.model_validate_json)
+        return found
+
+    def quarantine(self, person_key: str) -> QuarantineOrder | None:
+        raw = self._store.get(b"q|", person_key)
+        return QuarantineOrder.model_validate_json(raw) if raw is not None else None
+
+    def risk_history(self, division_code: str) -> tuple[RiskArea, ...]:
+        found: tuple[RiskArea, ...] | None = self._cached(
+            self._store.get(b"a|", division_code), RISK_HISTORY.validate_json
+        )
+        return found or ()
