@@ -129,7 +129,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     cfg = BenchConfig(
         events=args.events, residents=args.residents, out=Path(args.out), partitions=args.partitions,
-        peer_events=args.peer_events, latency_eps=args.latency_eps, latency_seconds=args.latency_seconds,
+        peer_events=BenchConfig.peer_events if args.peer_events is None else tuple(
+            (name, args.peer_events) for name, _ in BenchConfig.peer_events
+        ),
+        latency_eps=args.latency_eps, latency_seconds=args.latency_seconds,
         peers=tuple(p for p in args.peers.split(",") if p and p != "none"), two_workers=not args.one_worker,
     )
     settings = _settings(args)
@@ -176,7 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--residents", type=int, default=1_000_000, help="residents in the registers")
     p.add_argument("--out", default="bench-results/latest.json", help="JSON result; the PNG goes beside it")
     p.add_argument("--partitions", type=int, default=4)
-    p.add_argument("--peer-events", type=int, default=100_000, help="events each peer processes (a rate is compared)")
+    p.add_argument("--peer-events", type=int, default=None,
+                   help="events each peer processes (default: naive_faust 5,000, quix 200,000; rates are compared)")
     p.add_argument("--peers", default="naive_faust,quix", help="comma-separated, or 'none'")
     p.add_argument("--latency-eps", type=int, default=5_000, help="offered load of the latency phase")
     p.add_argument("--latency-seconds", type=float, default=20.0)

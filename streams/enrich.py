@@ -8,6 +8,7 @@ outside the register: names and phones are dropped, ID numbers masked.
 from __future__ import annotations
 
 from schemas import (
+    Checkpoint,
     EnrichedEvent,
     Event,
     Passage,
@@ -23,25 +24,33 @@ from streams.privacy import PersonKeys, mask_id, mask_plate
 
 
 class Enricher:
+    """Runs once per event on the hot path: the Place of a checkpoint is built once.
+
+    (``model_construct`` was measured slower than validated construction here:
+    pydantic-core validates in Rust, model_construct loops over fields in Python.)"""
+
     def __init__(self, *, master: MasterData, keys: PersonKeys) -> None:
         self._master = master
         self._keys = keys
+        self._places: dict[Checkpoint, Place] = {}
 
     def place_of(self, checkpoint_id: str | None, compound_id: str | None) -> tuple[Place, bool]:
         """Resolve where an event happened; the flag says a lookup missed."""
         if checkpoint_id:
             cp = self._master.checkpoint(checkpoint_id)
             if cp is not None:
-                return (
-                    Place(
+                place = self._places.get(cp)
+                if place is None:
+                    if len(self._places) > 100_000:  # checkpoints changed many times over
+                        self._places.clear()
+                    place = self._places[cp] = Place(
                         checkpoint_id=cp.checkpoint_id,
                         compound_id=cp.compound_id,
                         community_code=cp.community_code,
                         large_grid=cp.large_grid,
                         small_grid=cp.small_grid,
-                    ),
-                    False,
-                )
+                    )
+                return place, False
         if compound_id:
             co = self._master.compound(compound_id)
             if co is not None:

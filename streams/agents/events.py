@@ -49,8 +49,9 @@ def register(p: Pipeline) -> None:
         enriched: list[EnrichedEvent] = []
         alerts: list[Alert] = []
         detected_at = datetime.now(UTC)
+        by_type: dict[str, int] = {}
         for i, ev in enumerate(decoded.events):
-            EVENTS_CONSUMED.labels(topic=name, event_type=ev.event_type).inc()
+            by_type[ev.event_type] = by_type.get(ev.event_type, 0) + 1
             try:
                 e = p.enricher.enrich(ev)
                 findings = evaluate(p.rules, e)
@@ -64,8 +65,12 @@ def register(p: Pipeline) -> None:
             enriched.append(e)
             alerts.extend(build_alert(f, e, detected_at=detected_at) for f in findings)
 
+        for event_type, n in by_type.items():
+            EVENTS_CONSUMED.labels(topic=name, event_type=event_type).inc(n)
         if enriched:
-            batch = EnrichedBatch(batch_id=decoded.batch_id, source=decoded.source, events=tuple(enriched))
+            batch = EnrichedBatch(
+                batch_id=decoded.batch_id, source=decoded.source, events=tuple(enriched)
+            )
             await enriched_topic.send(key=decoded.source.encode(), value=batch.model_dump_json().encode())
         for alert in alerts:
             await alerts_topic.send(key=alert.place.large_grid.encode(), value=alert.model_dump_json().encode())
