@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint unit integration broker broker-stop topics schemas clean
+.PHONY: install demo test bench lint unit integration broker broker-stop topics schemas clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ system-deps:
 
 demo: install
 	$(BIN)/gridwatch demo
+
+# The benchmark at full size (1,000,000 residents, 1,000,000 events): about ten minutes.
+bench: install
+	$(BIN)/gridwatch bench --out bench-results/latest.json
 
 test: install lint
 	$(BIN)/python -m pytest

@@ -136,8 +136,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         peers=tuple(p for p in args.peers.split(",") if p and p != "none"), two_workers=not args.one_worker,
     )
     settings = _settings(args)
-    with local_broker(settings):
+    if args.external_broker:
         figures = run_bench(settings, cfg)
+    else:
+        with local_broker(settings):
+            figures = run_bench(settings, cfg)
     print(json.dumps({k: v for k, v in figures.items() if k != "latency_ms"}, indent=2, default=str))
     lat = figures["latency_ms"]
     print(f"latency p50/p95/p99: {lat['p50']:.1f} / {lat['p95']:.1f} / {lat['p99']:.1f} ms")
@@ -185,6 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--latency-eps", type=int, default=5_000, help="offered load of the latency phase")
     p.add_argument("--latency-seconds", type=float, default=20.0)
     p.add_argument("--one-worker", action="store_true", help="skip the two-worker phase")
+    p.add_argument("--external-broker", action="store_true",
+                   help="use the broker at --bootstrap as it is (default: start and stop the project's own)")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("schemas", help="write the JSON Schema of every topic's contract")

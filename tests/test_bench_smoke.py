@@ -1,0 +1,51 @@
+"""The benchmark runs end to end at a smoke size and writes what the README promises.
+
+It asserts the shape of the result and the correctness figures (nothing lost,
+nothing duplicated); speeds are figures to read, never pass/fail here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Broker
+
+pytestmark = pytest.mark.integration
+
+KEYS = {
+    "throughput_eps", "limit_eps", "ratio_to_limit", "peers", "latency_ms", "peak_rss_mb",
+    "restart_s", "two_workers_eps", "lost", "duplicated",
+}
+
+
+def test_benchmark_at_smoke_size_writes_json_and_plot_with_no_event_lost_or_duplicated(
+    kafka_broker: Broker, tmp_path: Path
+) -> None:
+    out = tmp_path / "bench.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDWATCH_")}
+    env["GRIDWATCH_DATA_DIR"] = str(tmp_path / "data")
+    done = subprocess.run(
+        [sys.executable, "-m", "streams.cli", "--bootstrap", kafka_broker.bootstrap, "bench",
+         "--external-broker", "--events", "3000", "--residents", "2000", "--peer-events", "400",
+         "--latency-eps", "500", "--latency-seconds", "2", "--partitions", "2", "--out", str(out)],
+        env=env, capture_output=True, text=True, timeout=900,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert set(result) >= KEYS
+    assert set(result["peers"]) == {"naive_faust", "quix"}
+    assert all(v > 0 for v in result["peers"].values())
+    assert {"p50", "p95", "p99"} <= set(result["latency_ms"])
+    assert result["latency_ms"]["p50"] <= result["latency_ms"]["p95"] <= result["latency_ms"]["p99"]
+    assert result["events"] == 3000
+    assert result["lost"] == 0 and result["duplicated"] == 0
+    assert result["throughput_eps"] > 0 and result["limit_eps"] > 0 and result["two_workers_eps"] > 0
+    assert result["machine"]["git_revision"]
+    png = out.with_suffix(".png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
