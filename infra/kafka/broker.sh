@@ -100,6 +100,10 @@ start() {
     fi
   fi
   command -v java >/dev/null || { log "a JDK (java) is required"; exit 1; }
+  if port_open "$port"; then
+    log "port $port is taken by another process (another broker, with other data?); stop it or set KAFKA_PORT"
+    exit 1
+  fi
   local cp
   cp="$(classpath)"
   write_config
