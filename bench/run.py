@@ -37,7 +37,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from schemas import EventBatch, Passage
 from streams.process import WorkerProcess, free_port, settings_env
-from streams.scrape import metric, scrape, total
+from streams.scrape import Samples, metric, scrape, total
 from streams.settings import REPO_ROOT, Settings
 from streams.simulate import Street, build_street, generate_day, publish_master_data
 from streams.simulate.run import person_keys, producer_for
@@ -153,37 +153,42 @@ def _publish_backlog(settings: Settings, street: Street, cfg: BenchConfig) -> di
 # --- the worker under test ---------------------------------------------------------------
 
 
-def _sum_metric(ports: list[int], name: str, **labels: str) -> float:
-    out = 0.0
-    for port in ports:
-        s = scrape(port)
-        out += metric(s, name, **labels) if labels else total(s, name)
-    return out
+def _scrape_all(ports: list[int]) -> list[Samples]:
+    return [scrape(port) for port in ports]
 
 
-def _drain(ports: list[int], events: int, timeout: float = 3600.0) -> dict[str, float]:
-    """Poll /metrics until every event is consumed, stored, and every alert stored; return timings."""
+def _sum(samples: list[Samples], name: str, **labels: str) -> float:
+    return sum(metric(s, name, **labels) if labels else total(s, name) for s in samples)
+
+
+def _drain(ports: list[int], events: int, timeout: float = 3600.0, every: float = 0.25) -> dict[str, float]:
+    """Poll /metrics until every event is consumed, stored, and every alert stored; return timings.
+
+    One scrape per worker per poll, four polls a second: the worker answers
+    each scrape on its own GIL, so polling harder would slow what it measures.
+    """
     t0 = time.monotonic()
     first = 0.0
     last_say = t0
     while time.monotonic() - t0 < timeout:
         now = time.time()
-        consumed = _sum_metric(ports, "gridwatch_events_consumed_total")
+        s = _scrape_all(ports)
+        consumed = _sum(s, "gridwatch_events_consumed_total")
         if consumed > 0 and not first:
             first = now
-        stored = (_sum_metric(ports, "gridwatch_sink_rows_total", table="enriched_events")
-                  + _sum_metric(ports, "gridwatch_sink_duplicate_rows_total", table="enriched_events"))
-        alerts = _sum_metric(ports, "gridwatch_alerts_total")
-        alerts_stored = (_sum_metric(ports, "gridwatch_sink_rows_total", table="alerts")
-                         + _sum_metric(ports, "gridwatch_sink_duplicate_rows_total", table="alerts"))
-        dead = _sum_metric(ports, "gridwatch_dead_letters_total")
+        stored = (_sum(s, "gridwatch_sink_rows_total", table="enriched_events")
+                  + _sum(s, "gridwatch_sink_duplicate_rows_total", table="enriched_events"))
+        alerts = _sum(s, "gridwatch_alerts_total")
+        alerts_stored = (_sum(s, "gridwatch_sink_rows_total", table="alerts")
+                         + _sum(s, "gridwatch_sink_duplicate_rows_total", table="alerts"))
+        dead = _sum(s, "gridwatch_dead_letters_total")
         if consumed >= events and stored >= events - dead and alerts_stored >= alerts:
             return {"first_consumed_at": first, "done_at": now, "elapsed_s": now - first,
                     "consumed": consumed, "stored": stored, "alerts": alerts, "dead_letters": dead}
         if time.monotonic() - last_say > 10:
             _say(f"  consumed {consumed:,.0f}/{events:,}, stored {stored:,.0f}, alerts {alerts:,.0f}")
             last_say = time.monotonic()
-        time.sleep(0.1)
+        time.sleep(every)
     raise TimeoutError(f"backlog not drained after {timeout:.0f}s")
 
 
@@ -246,7 +251,7 @@ def _workers_run(base: Settings, street: Street, cfg: BenchConfig, *, prefix: st
     phase["drain"] = _drain(ports, phase["backlog"]["events"])
     phase["eps"] = phase["backlog"]["events"] / phase["drain"]["elapsed_s"]
     # a worker missing part of the register would show here (every resident is registered)
-    phase["resident_misses"] = _sum_metric(ports, "gridwatch_enrichment_misses_total", lookup="resident")
+    phase["resident_misses"] = _sum(_scrape_all(ports), "gridwatch_enrichment_misses_total", lookup="resident")
     phase["peak_rss_mb"] = max(max(w.peak_rss_mb() for w in workers), phase["load_peak_rss_mb"])
     _say(f"{n_workers} worker(s): {phase['eps']:,.0f} events/s; restart {phase['restart_s']:.1f} s; "
          f"peak RSS {phase['peak_rss_mb']:.0f} MB")
