@@ -413,7 +413,15 @@ def _run_bench(base: Settings, cfg: BenchConfig) -> dict[str, Any]:
     try:
         run.phases["one_worker"]["exactly_once"] = _count_output_ids(a_settings, one["backlog"]["events"])
         _say("measuring latency at a fixed offered load")
+        before = scrape(a_settings.metrics.port)
         run.phases["latency"] = _latency(a_settings, street, cfg)
+        # the worker's own view (record timestamp to alert produced), to split the delay
+        after = scrape(a_settings.metrics.port)
+        run.phases["latency"]["worker_histogram"] = {
+            dict(labels).get("le", ""): after[(name, labels)] - before.get((name, labels), 0.0)
+            for (name, labels) in after
+            if name == "gridwatch_alert_latency_seconds_bucket"
+        }
     finally:
         for w in workers:
             w.stop()
