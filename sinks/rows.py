@@ -16,7 +16,6 @@ columns unchanged.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from schemas.outputs import Alert, EnrichedEvent
@@ -26,9 +25,7 @@ __all__ = [
     "EVENT_COLUMNS",
     "SERVER_FILLED_COLUMNS",
     "alert_row",
-    "alert_rows",
     "event_row",
-    "event_rows",
 ]
 
 Row = tuple[Any, ...]
@@ -153,13 +150,3 @@ def alert_row(alert: Alert) -> Row:
         alert.summary_en,
         alert.action,
     )
-
-
-def event_rows(events: Iterable[EnrichedEvent]) -> list[Row]:
-    """Rows for a batch of events, in input order."""
-    return [event_row(event) for event in events]
-
-
-def alert_rows(alerts: Iterable[Alert]) -> list[Row]:
-    """Rows for a batch of alerts, in input order."""
-    return [alert_row(alert) for alert in alerts]

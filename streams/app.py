@@ -15,7 +15,7 @@ import faust
 from sinks import ClickHouseSink
 from streams.agents import events as events_agent
 from streams.agents import sink as sink_agents
-from streams.agents.context import Pipeline
+from streams.agents.context import DeadLetters, Pipeline
 from streams.enrich import Enricher
 from streams.privacy import PersonKeys
 from streams.registers import RegisterReplicator, RegisterStore, StoreMaster
@@ -71,17 +71,17 @@ def create_app(settings: Settings, resources: WorkerResources) -> faust.App:
         for logical in TOPICS
     }
     keys = PersonKeys(secret=settings.privacy.person_key_secret.get_secret_value().encode())
+    dead_letters = DeadLetters(topics["dead-letters"])
+    replicator = RegisterReplicator(settings=settings, store=resources.store, keys=keys, reject=dead_letters)
     pipeline = Pipeline(
         settings=settings,
         app=app,
         topics=topics,
-        registers=None,
-        keys=keys,
+        registers=replicator,
         enricher=Enricher(master=StoreMaster(resources.store), keys=keys),
         rules=default_rules(settings.rules),
+        dead_letter=dead_letters,
     )
-    replicator = RegisterReplicator(settings=settings, store=resources.store, keys=keys, reject=pipeline.dead_letter)
-    pipeline.registers = replicator
     app.task(replicator.run)
     events_agent.register(pipeline)
     sink_agents.register(pipeline, resources.sink_runner)

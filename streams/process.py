@@ -57,7 +57,6 @@ class WorkerProcess:
         self.env = env
         self.proc: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
-        self._log_offset = 0
 
     @property
     def pid(self) -> int:
@@ -71,7 +70,6 @@ class WorkerProcess:
 
     def spawn(self) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         self.started_at = time.monotonic()
         with self.log_path.open("ab") as log:  # the child keeps its own descriptor
             # own session: a Ctrl-C meant for the parent does not reach the worker half-way
@@ -123,11 +121,6 @@ class WorkerProcess:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
         return 0.0
-
-    def log_since_start(self) -> str:
-        with self.log_path.open("rb") as f:
-            f.seek(self._log_offset)
-            return f.read().decode(errors="replace")
 
     def log_tail(self, n: int = 60) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])

@@ -11,23 +11,18 @@ import faust
 from streams.codec import Rejected, dead_letter
 from streams.enrich import Enricher
 from streams.metrics import DEAD_LETTERS
-from streams.privacy import PersonKeys
 from streams.registers import RegisterReplicator
 from streams.rules import Rule
 from streams.settings import Settings
 
 
-@dataclass(slots=True)
-class Pipeline:
-    settings: Settings
-    app: faust.App
-    topics: dict[str, Any]
-    registers: RegisterReplicator | None
-    keys: PersonKeys
-    enricher: Enricher
-    rules: Sequence[Rule]
+@dataclass(frozen=True, slots=True)
+class DeadLetters:
+    """The dead-letter topic, shared by the agents and the register replicator."""
 
-    async def dead_letter(self, rejected: Rejected, message: Any) -> None:
+    topic: Any
+
+    async def __call__(self, rejected: Rejected, message: Any) -> None:
         """Send an input to the dead-letter topic and count it; never raises on bad input."""
         letter = dead_letter(
             rejected,
@@ -36,7 +31,18 @@ class Pipeline:
             partition=message.partition,
             offset=message.offset,
         )
-        await self.topics["dead-letters"].send(
+        await self.topic.send(
             key=message.topic.encode(), value=letter.model_dump_json().encode()
         )
         DEAD_LETTERS.labels(reason=rejected.reason, topic=message.topic).inc()
+
+
+@dataclass(frozen=True, slots=True)
+class Pipeline:
+    settings: Settings
+    app: faust.App
+    topics: dict[str, Any]
+    registers: RegisterReplicator
+    enricher: Enricher
+    rules: Sequence[Rule]
+    dead_letter: DeadLetters

@@ -81,8 +81,7 @@ def register(p: Pipeline) -> None:
                 ALERT_LATENCY.observe(latency)
 
     async def process(stream: Any) -> None:
-        if p.registers is not None:  # judge no event against a half-loaded register
-            await p.registers.caught_up.wait()
+        await p.registers.caught_up.wait()  # judge no event against a half-loaded register
         async for event in stream.events():
             msg = event.message
             RECORDS_CONSUMED.labels(topic=name).inc()
