@@ -15,12 +15,25 @@ from schemas import EnrichedEvent, Severity
 
 @dataclass(frozen=True, slots=True)
 class Finding:
+    """What a rule saw.
+
+    ``subject`` names what the alert is about for its fingerprint (rule,
+    subject, place): empty means the event's person key; rules about a dwelling
+    or a checkpoint set e.g. ``dwelling:<id>`` or ``checkpoint:<id>``.
+    ``related_event_ids`` are earlier events that make up the finding (the
+    passage before an impossible journey). ``resolves`` says the condition is
+    over: the open alert with this fingerprint is resolved, no new one opens.
+    """
+
     rule_id: str
     rule_version: int
     severity: Severity
     summary_zh: str
     summary_en: str
     action: str = ""
+    subject: str = ""
+    related_event_ids: tuple[str, ...] = ()
+    resolves: bool = False
 
 
 class Rule(Protocol):
