@@ -8,15 +8,19 @@ from pydantic import BaseModel
 
 from schemas.common import (
     SCHEMA_VERSION,
+    CheckpointKind,
     Direction,
     HealthCode,
+    RawIdNumber,
+    RegisterName,
     Residency,
     RiskColour,
     Severity,
+    SightingKind,
     SubjectKind,
 )
-from schemas.events import EVENT_ADAPTER, Event, EventBatch, Passage, PerimeterReport, QrScan
-from schemas.master import Checkpoint, Compound, QuarantineOrder, Resident, RiskArea
+from schemas.events import EVENT_ADAPTER, Event, EventBatch, Passage, PerimeterReport, QrScan, Sighting
+from schemas.master import Checkpoint, Compound, PersonRecord, QuarantineOrder, Resident, RiskArea, Visitor
 from schemas.outputs import Alert, DeadLetter, EnrichedBatch, EnrichedEvent, Place
 
 TOPIC_CONTRACTS: dict[str, type[BaseModel]] = {
@@ -26,6 +30,8 @@ TOPIC_CONTRACTS: dict[str, type[BaseModel]] = {
     "checkpoints": Checkpoint,
     "quarantine-orders": QuarantineOrder,
     "risk-areas": RiskArea,
+    "visitors": Visitor,
+    "person-records": PersonRecord,
     "enriched-events": EnrichedBatch,
     "alerts": Alert,
     "dead-letters": DeadLetter,
@@ -37,6 +43,7 @@ __all__ = [
     "TOPIC_CONTRACTS",
     "Alert",
     "Checkpoint",
+    "CheckpointKind",
     "Compound",
     "DeadLetter",
     "Direction",
@@ -47,13 +54,19 @@ __all__ = [
     "HealthCode",
     "Passage",
     "PerimeterReport",
+    "PersonRecord",
     "Place",
     "QrScan",
     "QuarantineOrder",
+    "RawIdNumber",
+    "RegisterName",
     "Residency",
     "Resident",
     "RiskArea",
     "RiskColour",
     "Severity",
+    "Sighting",
+    "SightingKind",
     "SubjectKind",
+    "Visitor",
 ]

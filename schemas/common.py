@@ -10,7 +10,7 @@ bumps ``schema_version``.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Final
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
@@ -22,11 +22,32 @@ IdNumber = Annotated[
 ]
 """An 18-character resident ID number (GB 11643). Sensitive: never log it."""
 
+RawIdNumber = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z]+$", strip_whitespace=True, to_upper=True),
+]
+"""An ID number as a terminal read or a guard typed it, possibly malformed.
+
+Input events accept it so that a wrong number reaches enrichment, which names
+what is wrong (``id_problems``) for the invalid-identity rule, instead of the
+whole event going to the dead letters; master data keeps the strict
+``IdNumber``. Sensitive like any ID number: never log it.
+"""
+
 DivisionCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
 """A six-digit GB/T 2260 administrative division code."""
 
 Ident = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[\w.:\-]+$")]
 """An identifier from master data or a terminal (checkpoint, compound, grid, event)."""
+
+SightingKind = Literal["inner_scan", "household_visit", "patrol_check"]
+"""How a person was seen inside a compound: an inner code point, a door-to-door visit, a patrol."""
+
+CheckpointKind = Literal["gate", "inner"]
+"""A gate in the compound's perimeter, or a point inside it (building door, inner code)."""
+
+RegisterName = Literal["county", "provincial"]
+"""The two person registers compared for 反向纠察 (reverse inspection)."""
 
 
 class Contract(BaseModel):

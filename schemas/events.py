@@ -19,8 +19,9 @@ from schemas.common import (
     DivisionCode,
     HealthCode,
     Ident,
-    IdNumber,
+    RawIdNumber,
     ReportSource,
+    SightingKind,
     SubjectKind,
 )
 
@@ -37,7 +38,7 @@ class QrScan(_EventBase):
     event_type: Literal["qr_scan"] = "qr_scan"
     checkpoint_id: Ident = Field(description="The checkpoint where the code is posted.")
     community_code: Ident = Field(description="The village/community whose code was scanned.")
-    id_number: IdNumber = Field(description="Of the app's real-name verified account.")
+    id_number: RawIdNumber = Field(description="Of the app's real-name verified account.")
     health_code: HealthCode | None = None
 
 
@@ -48,7 +49,7 @@ class Passage(_EventBase):
     checkpoint_id: Ident
     direction: Direction
     subject_kind: SubjectKind = SubjectKind.PERSON
-    id_number: IdNumber | None = Field(default=None, description="Required for a person.")
+    id_number: RawIdNumber | None = Field(default=None, description="Required for a person.")
     plate: Annotated[str, Field(min_length=2, max_length=16)] | None = Field(
         default=None, description="Required for a vehicle."
     )
@@ -76,10 +77,26 @@ class PerimeterReport(_EventBase):
     source: ReportSource
     location: Annotated[str, Field(max_length=200)] = Field(description="Where on the perimeter.")
     person_count: Annotated[int, Field(ge=1, le=100)] = 1
-    id_numbers: tuple[IdNumber, ...] = Field(default=(), description="Persons once identified.")
+    id_numbers: tuple[RawIdNumber, ...] = Field(default=(), description="Persons once identified.")
 
 
-Event = Annotated[QrScan | Passage | PerimeterReport, Field(discriminator="event_type")]
+class Sighting(_EventBase):
+    """A person seen inside a compound: an inner code point, a household visit, a patrol check.
+
+    Unlike a passage it says nothing about entering or leaving; it places the
+    person at a compound (and maybe a dwelling) at a time, which is what
+    quarantine and register checks need.
+    """
+
+    event_type: Literal["sighting"] = "sighting"
+    kind: SightingKind
+    compound_id: Ident
+    checkpoint_id: Ident | None = Field(default=None, description="The inner point, if it was one.")
+    dwelling_id: Ident | None = Field(default=None, description="The dwelling visited, for a household visit.")
+    id_number: RawIdNumber
+
+
+Event = Annotated[QrScan | Passage | PerimeterReport | Sighting, Field(discriminator="event_type")]
 
 
 class EventBatch(Contract):

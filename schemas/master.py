@@ -7,16 +7,20 @@ pseudonymous key (``streams.privacy.person_key``), never by the ID number.
 
 from __future__ import annotations
 
+from datetime import time
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, model_validator
 
 from schemas.common import (
     SCHEMA_VERSION,
+    CheckpointKind,
     Contract,
     DivisionCode,
+    HealthCode,
     Ident,
     IdNumber,
+    RegisterName,
     Residency,
     RiskColour,
 )
@@ -60,6 +64,15 @@ class Checkpoint(Contract):
     address: Annotated[str, Field(max_length=200)] = ""
     lat: Annotated[float, Field(ge=-90, le=90)]
     lon: Annotated[float, Field(ge=-180, le=180)]
+    kind: CheckpointKind = Field(default="gate", description="A gate in the perimeter, or an inner point.")
+    opens: time | None = Field(default=None, description="Local time (+08:00); None with closes None: always open.")
+    closes: time | None = Field(default=None, description="Local time (+08:00); before opens: open across midnight.")
+
+    @model_validator(mode="after")
+    def _hours_paired(self) -> Checkpoint:
+        if (self.opens is None) != (self.closes is None):
+            raise ValueError("opens and closes go together: both set or both empty")
+        return self
 
 
 class QuarantineOrder(Contract):
@@ -81,3 +94,42 @@ class RiskArea(Contract):
     colour: RiskColour
     valid_from: AwareDatetime
     name: Annotated[str, Field(max_length=100)] = ""
+
+
+class Visitor(Contract):
+    """A visit registered by a guard (来访登记): the person may be in ``compound_id`` until ``valid_until``.
+
+    Keyed on its topic by ``<person key>|<compound_id>``, so a visit to one
+    compound does not overwrite a visit to another, and enrichment finds the
+    visit for the compound of the event with one point lookup.
+    """
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    visit_id: Ident
+    id_number: IdNumber
+    compound_id: Ident
+    host_dwelling_id: Ident
+    valid_from: AwareDatetime
+    valid_until: AwareDatetime
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Visitor:
+        if self.valid_until <= self.valid_from:
+            raise ValueError("valid_until must be after valid_from")
+        return self
+
+
+class PersonRecord(Contract):
+    """A person as one upstream register (provincial epidemic system or county 537 system) has them.
+
+    Keyed on its topic by ``<register_name>|<person key>``: both registers' records
+    of one person survive compaction, and either is one point lookup.
+    """
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    register_name: RegisterName = Field(description="Which upstream register this record is from.")
+    id_number: IdNumber
+    address: Annotated[str, Field(max_length=200)] = ""
+    quarantined: bool = False
+    health_code: HealthCode | None = None
+    updated_at: AwareDatetime

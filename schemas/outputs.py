@@ -14,6 +14,7 @@ from pydantic import AwareDatetime, Field
 
 from schemas.common import (
     SCHEMA_VERSION,
+    CheckpointKind,
     Contract,
     Direction,
     DivisionCode,
@@ -22,6 +23,7 @@ from schemas.common import (
     Residency,
     RiskColour,
     Severity,
+    SightingKind,
     SubjectKind,
 )
 
@@ -44,9 +46,23 @@ class Place(Contract):
 class EnrichedEvent(Contract):
     schema_version: Literal[1] = SCHEMA_VERSION
     event_id: Ident
-    event_type: Literal["qr_scan", "passage", "perimeter_report"]
+    event_type: Literal["qr_scan", "passage", "perimeter_report", "sighting"]
     event_time: AwareDatetime
     place: Place
+    lat: float | None = Field(default=None, description="Of the checkpoint where it happened.")
+    lon: float | None = None
+    checkpoint_kind: CheckpointKind | None = None
+    compound_closed: bool = Field(default=False, description="The compound where it happened is closed.")
+    sighting_kind: SightingKind | None = None
+    dwelling_id: str = Field(default="", description="Where it happened (a household visit), if any.")
+    dwelling_registered: int | None = Field(
+        default=None, description="Persons registered at dwelling_id, or at home_dwelling_id when that is empty."
+    )
+    visitor_active: bool = Field(default=False, description="A guard-registered visit here is valid at event time.")
+    visitor_host_dwelling_id: str = ""
+    quarantine_dwelling_id: str = Field(default="", description="Where the active quarantine order confines.")
+    quarantine_compound_id: str = ""
+    id_problems: tuple[str, ...] = Field(default=(), description="Why the ID number is invalid; empty if valid.")
     subject_kind: SubjectKind | None = None
     subject_key: str = Field(default="", description="Pseudonymous person key, empty if none.")
     subject_masked: str = Field(default="", description="Masked ID number or plate.")

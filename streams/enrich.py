@@ -16,6 +16,7 @@ from schemas import (
     Place,
     QrScan,
     Resident,
+    Sighting,
     SubjectKind,
 )
 from streams.idcard import division_of
@@ -125,7 +126,7 @@ class Enricher:
             home_dwelling_id=resident.dwelling_id if resident else "",
             direction=event.direction if isinstance(event, Passage) else None,
             temperature_c=event.temperature_c if isinstance(event, Passage) else None,
-            health_code=event.health_code,
+            health_code=None if isinstance(event, Sighting) else event.health_code,
             declared_origin=declared,
             card_division=card,
             declared_origin_risk=(

@@ -24,6 +24,8 @@ TOPICS: dict[str, bool] = {
     "checkpoints": True,
     "quarantine-orders": True,
     "risk-areas": True,
+    "visitors": True,
+    "person-records": True,
     "enriched-events": False,
     "alerts": False,
     "dead-letters": False,
