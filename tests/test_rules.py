@@ -8,6 +8,7 @@ import pytest
 
 from schemas import EnrichedEvent, QuarantineOrder, RiskArea, Severity
 from streams.enrich import Enricher
+from streams.idcard import with_check_digit
 from streams.master import MemoryMaster
 from streams.privacy import PersonKeys
 from streams.rules import (
@@ -168,6 +169,20 @@ def test_risk_colour_counts_only_from_its_valid_from() -> None:
     assert event.card_division_risk is None
     finding = OriginMismatch().evaluate(event)
     assert finding is not None and finding.severity is Severity.WARNING
+
+
+def test_older_changshan_card_declaring_changshan_is_not_a_mismatch() -> None:
+    """Born before 1985, the card says 332529 (Changshan under Jinhua prefecture); the county is 330822."""
+    for old in ("332529", "332427"):
+        local = with_check_digit(f"{old}19600505123")
+        assert OriginMismatch().evaluate(enrich(passage("e", id_number=local, declared_origin="330822"))) is None
+
+
+def test_xiacheng_and_gongshu_are_one_county_after_the_2021_merger() -> None:
+    after = datetime(2022, 2, 18, 22, 0, tzinfo=CST)
+    event = enrich(passage("e", event_time=after, checkpoint_id=WENFENG_CP.checkpoint_id, id_number=RETURNEE_ID,
+                           declared_origin="330103"))
+    assert OriginMismatch().evaluate(event) is None
 
 
 def test_matching_or_missing_origin_is_quiet() -> None:

@@ -5,11 +5,17 @@ registration when the number was issued, so a mismatch is an inference, not
 proof: people move. It matters when either place is a risk area, as with the
 Wenfeng returnee who declared Xiacheng (330103) while her card said Gongshu
 (330105), a yellow area that required quarantine.
+
+Both codes are compared as the county in force on the event date
+(``streams.divisions.county_at``): a card keeps the code of when it was issued,
+so an older Changshan card (332529) is the same county as 330822, and after
+April 2021 Xiacheng (330103) is part of Gongshu (330105).
 """
 
 from __future__ import annotations
 
 from schemas import Direction, EnrichedEvent, RiskColour, Severity
+from streams.divisions import county_at, event_date
 from streams.rules.base import BaseRule, Finding
 
 _RISKY = (RiskColour.YELLOW, RiskColour.RED)
@@ -18,11 +24,14 @@ _COLOUR_ZH = {RiskColour.GREEN: "绿色", RiskColour.YELLOW: "黄色", RiskColou
 
 class OriginMismatch(BaseRule):
     rule_id = "origin_mismatch"
-    version = 1
+    version = 2
 
     def evaluate(self, event: EnrichedEvent) -> Finding | None:
         declared, card = event.declared_origin, event.card_division
-        if event.direction is not Direction.IN or not declared or not card or declared == card:
+        if event.direction is not Direction.IN or not declared or not card:
+            return None
+        at = event_date(event.event_time)
+        if county_at(declared, at) == county_at(card, at):
             return None
         risks = [r for r in (event.declared_origin_risk, event.card_division_risk) if r in _RISKY]
         base_zh = f"申报来源地 {declared} 与身份证地址 {card} 不符（据证件号推断）"
