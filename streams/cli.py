@@ -6,6 +6,7 @@
     gridwatch demo       broker + worker + simulator, live alerts on screen
     gridwatch bench      the benchmark: throughput vs. the Kafka client's limit and peers
     gridwatch schemas    write the JSON Schema of every topic's contract
+    gridwatch rules      print the effective rule catalogue (--json), or check a catalogue file (--file)
 
 Settings come from the environment (``GRIDWATCH_…``, see streams/settings.py);
 the flags here override the few that people change by hand.
@@ -147,6 +148,40 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_rules(args: argparse.Namespace) -> int:
+    from streams.catalogue import CatalogueError, format_duration, load_catalogue, packaged_catalogue
+
+    path = Path(args.file) if args.file else _settings(args).rules.file
+    try:
+        catalogue = load_catalogue(path)
+    except CatalogueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(catalogue.model_dump(mode="json"), indent=2, ensure_ascii=False))
+        return 0
+    print(f"catalogue {path or packaged_catalogue()}: version {catalogue.version}, "
+          f"timezone {catalogue.timezone}, lateness {format_duration(catalogue.lateness)}")
+    rows = [
+        (
+            spec.id, str(spec.version), "yes" if spec.enabled else "no", spec.severity.value,
+            " ".join([f"suppress={format_duration(spec.suppression_window)}"]
+                     + [f"{k}={_param_text(v)}" for k, v in spec.params.model_dump(mode="json").items()]),
+            spec.description_en,
+        )
+        for spec in catalogue.rules
+    ]
+    header = ("id", "ver", "enabled", "severity", "parameters", "description")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
+    for row in [header, *rows]:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row[:5], widths, strict=True)) + "  " + row[5])
+    return 0
+
+
+def _param_text(value: object) -> str:
+    return ",".join(str(v) for v in value) if isinstance(value, list) else str(value)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gridwatch",
@@ -191,6 +226,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--external-broker", action="store_true",
                    help="use the broker at --bootstrap as it is (default: start and stop the project's own)")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("rules", help="print the effective rule catalogue, or check a catalogue file")
+    p.add_argument("--json", action="store_true", help="the catalogue as JSON instead of a table")
+    p.add_argument("--file", help="validate and print this catalogue instead of the configured one "
+                                  "(exit status 2, with the problems on stderr, if it is bad)")
+    p.set_defaults(func=cmd_rules)
 
     p = sub.add_parser("schemas", help="write the JSON Schema of every topic's contract")
     p.add_argument("--out", default="docs/schemas")

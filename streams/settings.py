@@ -56,6 +56,12 @@ class ClickHouseSettings(BaseModel):
 
 
 class RuleSettings(BaseModel):
+    file: Path | None = Field(
+        default=None,
+        description="Rule catalogue (YAML, see streams/catalogue.py); None is the one shipped with the package.",
+    )
+    # Legacy: the catalogue's fever.params.threshold_c is the source of thresholds. This stays only until
+    # default_rules reads the catalogue (process.py and tests/test_rules.py still set it); then it goes.
     fever_threshold_c: float = Field(default=37.3, ge=35.0, le=42.0)
 
 
