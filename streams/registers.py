@@ -1,7 +1,8 @@
 """The registers, replicated into every worker from their compacted topics.
 
 Each worker reads every partition of the register topics (residents,
-compounds, checkpoints, quarantine orders, risk areas) with a group-less
+compounds, checkpoints, quarantine orders, risk areas, visitors, the two
+upstream registers' person records) with a group-less
 consumer and keeps them in a local RocksDB (rocksdict), together with the
 offsets it has applied, written in one atomic batch. The compacted topics are
 the changelog: a restarted worker resumes from its stored offsets, a new one
@@ -31,9 +32,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import BaseModel, TypeAdapter
 from rocksdict import Options, Rdict, WriteBatch
 
-from schemas import Checkpoint, Compound, QuarantineOrder, Resident, RiskArea
+from schemas import Checkpoint, Compound, PersonRecord, QuarantineOrder, RegisterName, Resident, RiskArea, Visitor
 from streams.codec import Rejected, decode_record, safe_error
-from streams.master import merge_risk
+from streams.master import merge_risk, person_record_key, visitor_key
 from streams.metrics import MASTER_UPDATES, RECORDS_CONSUMED, WORKER_READY
 from streams.privacy import PersonKeys
 from streams.settings import Settings
@@ -48,8 +49,24 @@ REGISTERS: dict[str, tuple[bytes, type[BaseModel]]] = {
     "checkpoints": (b"c|", Checkpoint),
     "quarantine-orders": (b"q|", QuarantineOrder),
     "risk-areas": (b"a|", RiskArea),
+    "visitors": (b"v|", Visitor),
+    "person-records": (b"p|", PersonRecord),
 }
 _OFFSET = b"o|"
+_DWELLING = b"d|"
+"""Residents per dwelling, derived from the residents register: ``d|<dwelling id>`` -> ``<count>|<compound id>``.
+
+Kept by the replicator in the same atomic batch as the resident records and
+their offsets, so the count never drifts from the register; a point lookup on
+the hot path instead of a scan over a million residents.
+"""
+
+
+def _dwelling_value(raw: bytes | None) -> tuple[int, str]:
+    if raw is None:
+        return 0, ""
+    count, _, compound = raw.decode().partition("|")
+    return int(count), compound
 
 
 class RegisterStore:
@@ -62,6 +79,10 @@ class RegisterStore:
 
     def get(self, prefix: bytes, key: str) -> bytes | None:
         value: bytes | None = self._db.get(prefix + key.encode())
+        return value
+
+    def get_raw(self, key: bytes) -> bytes | None:
+        value: bytes | None = self._db.get(key)
         return value
 
     def offset(self, topic: str, partition: int) -> int | None:
@@ -105,6 +126,10 @@ class RegisterReplicator:
     def _key_of(self, logical: str, record: Any) -> str:
         if logical in ("residents", "quarantine-orders"):
             return self._keys.key(record.id_number)
+        if logical == "visitors":
+            return visitor_key(self._keys.key(record.id_number), record.compound_id)
+        if logical == "person-records":
+            return person_record_key(record.register_name, self._keys.key(record.id_number))
         if logical == "compounds":
             return str(record.compound_id)
         if logical == "checkpoints":
@@ -158,6 +183,7 @@ class RegisterReplicator:
         puts: dict[bytes, bytes | None] = {}
         offsets: dict[tuple[str, int], int] = {}
         counts: dict[tuple[str, str], int] = {}
+        dwellings: dict[bytes, tuple[int, str]] = {}
         for tp, msgs in batches.items():
             logical = self._topics[tp.topic]
             prefix, model = REGISTERS[logical]
@@ -167,6 +193,8 @@ class RegisterReplicator:
                 try:
                     if msg.value is None:  # tombstone: the record key names the entry
                         if msg.key is not None:
+                            if logical == "residents":
+                                self._recount(puts, dwellings, prefix + msg.key, None)
                             puts[prefix + msg.key] = None
                             counts[(logical, "delete")] = counts.get((logical, "delete"), 0) + 1
                         continue
@@ -180,15 +208,46 @@ class RegisterReplicator:
                         history = RISK_HISTORY.validate_json(old) if old else ()
                         puts[key] = RISK_HISTORY.dump_json(merge_risk(history, record))  # type: ignore[arg-type]
                     else:
+                        if logical == "residents":
+                            self._recount(puts, dwellings, key, record)  # type: ignore[arg-type]
                         puts[key] = msg.value
                     counts[(logical, "upsert")] = counts.get((logical, "upsert"), 0) + 1
                 except Exception as exc:  # one bad record must not stop the registers
                     why = safe_error(exc)
                     log.error("register record %s[%s]@%s failed: %s", tp.topic, tp.partition, msg.offset, why)
                     await self._reject(Rejected("processing_error", why), msg)
+        for dkey, (count, compound) in dwellings.items():
+            puts[dkey] = f"{count}|{compound}".encode() if count > 0 else None
         await asyncio.get_running_loop().run_in_executor(None, self._store.apply, puts, offsets)
         for (logical, op), n in counts.items():
             MASTER_UPDATES.labels(table=logical, op=op).inc(n)
+
+
+    def _recount(
+        self,
+        puts: dict[bytes, bytes | None],
+        dwellings: dict[bytes, tuple[int, str]],
+        key: bytes,
+        new: Resident | None,
+    ) -> None:
+        """Move one resident's count from the dwelling of the record it replaces to the new one.
+
+        The old record is the one pending in this batch, else the stored one:
+        a resident who moves, or is tombstoned, leaves their old dwelling.
+        """
+        old_raw = puts[key] if key in puts else self._store.get_raw(key)
+        if old_raw is not None:
+            old = Resident.model_validate_json(old_raw)
+            self._add_to_dwelling(dwellings, old.dwelling_id, old.compound_id, -1)
+        if new is not None:
+            self._add_to_dwelling(dwellings, new.dwelling_id, new.compound_id, +1)
+
+    def _add_to_dwelling(
+        self, dwellings: dict[bytes, tuple[int, str]], dwelling_id: str, compound: str, n: int
+    ) -> None:
+        dkey = _DWELLING + dwelling_id.encode()
+        count, known = dwellings[dkey] if dkey in dwellings else _dwelling_value(self._store.get_raw(dkey))
+        dwellings[dkey] = (max(count + n, 0), compound if n > 0 else known)
 
 
 class StoreMaster:
@@ -228,6 +287,21 @@ class StoreMaster:
     def quarantine(self, person_key: str) -> QuarantineOrder | None:
         raw = self._store.get(b"q|", person_key)
         return QuarantineOrder.model_validate_json(raw) if raw is not None else None
+
+    def dwelling_size(self, dwelling_id: str) -> int:
+        return _dwelling_value(self._store.get(_DWELLING, dwelling_id))[0]
+
+    def dwelling_compound(self, dwelling_id: str) -> str | None:
+        count, compound = _dwelling_value(self._store.get(_DWELLING, dwelling_id))
+        return compound if count > 0 else None
+
+    def visitor(self, person_key: str, compound_id: str) -> Visitor | None:
+        raw = self._store.get(b"v|", visitor_key(person_key, compound_id))
+        return Visitor.model_validate_json(raw) if raw is not None else None
+
+    def person_record(self, register: RegisterName, person_key: str) -> PersonRecord | None:
+        raw = self._store.get(b"p|", person_record_key(register, person_key))
+        return PersonRecord.model_validate_json(raw) if raw is not None else None
 
     def risk_history(self, division_code: str) -> tuple[RiskArea, ...]:
         found: tuple[RiskArea, ...] | None = self._cached(

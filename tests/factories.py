@@ -93,3 +93,79 @@ def wall_climb(event_id: str) -> PerimeterReport:
         person_count=2,
         id_numbers=(OUTSIDER_ID,),
     )
+
+
+# --- issue 4: inner points, sightings, visits, the two upstream registers -------------------------------
+# (imported here, not at the top, so this section is added without touching lines others edit)
+from schemas import PersonRecord, QuarantineOrder, Sighting, Visitor  # noqa: E402
+
+DINGYANG_INNER = Checkpoint(
+    checkpoint_id="cp-dy-inner-3",
+    name="东河小区3幢门禁",
+    compound_id="co-dy-01",
+    community_code="dingyang",
+    large_grid="LG07",
+    small_grid="SG13",
+    lat=28.906,
+    lon=118.516,
+    kind="inner",
+)
+RENTED_FLAT = "dy-01-5-301"  # the flat in Dingyang the two wall climbers rented
+FLAT_TENANT_ID = with_check_digit("33082219900707321")  # the one registered tenant of that flat
+FLAT_TENANT = Resident(
+    id_number=FLAT_TENANT_ID, name="王五", dwelling_id=RENTED_FLAT, compound_id="co-dy-01",
+    community_code="dingyang", large_grid="LG07", small_grid="SG13", verified=True, residency="renter",
+)
+MALFORMED_ID = "3308221980"  # a number typed short at the gate
+
+
+def sighting(event_id: str, **kw: Any) -> Sighting:
+    base: dict[str, Any] = {
+        "event_id": event_id,
+        "event_time": NIGHT,
+        "kind": "household_visit",
+        "compound_id": "co-dy-01",
+        "dwelling_id": RENTED_FLAT,
+        "id_number": OUTSIDER_ID,
+    }
+    base.update(kw)
+    return Sighting(**base)
+
+
+def visit(**kw: Any) -> Visitor:
+    """The outsider visiting the Dingyang resident's flat for the evening, registered by the guard."""
+    base: dict[str, Any] = {
+        "visit_id": "v-1",
+        "id_number": OUTSIDER_ID,
+        "compound_id": "co-dy-01",
+        "host_dwelling_id": "dy-01-3-201",
+        "valid_from": NIGHT - timedelta(hours=2),
+        "valid_until": NIGHT + timedelta(hours=2),
+    }
+    base.update(kw)
+    return Visitor(**base)
+
+
+def order(**kw: Any) -> QuarantineOrder:
+    """Home quarantine of the Dingyang resident, in force at NIGHT."""
+    base: dict[str, Any] = {
+        "order_id": "q-1",
+        "id_number": RESIDENT_ID,
+        "starts_at": NIGHT - timedelta(days=3),
+        "ends_at": NIGHT + timedelta(days=11),
+    }
+    base.update(kw)
+    return QuarantineOrder(**base)
+
+
+def person_record(register: str, **kw: Any) -> PersonRecord:
+    base: dict[str, Any] = {
+        "register_name": register,
+        "id_number": RESIDENT_ID,
+        "address": "东河北街50号3幢201",
+        "quarantined": False,
+        "health_code": "green",
+        "updated_at": NIGHT,
+    }
+    base.update(kw)
+    return PersonRecord(**base)
