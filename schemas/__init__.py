@@ -6,6 +6,7 @@ that subscribers read is generated from it (``gridwatch schemas``).
 
 from pydantic import BaseModel
 
+from schemas.actions import AlertAction
 from schemas.common import (
     SCHEMA_VERSION,
     CheckpointKind,
@@ -34,6 +35,7 @@ TOPIC_CONTRACTS: dict[str, type[BaseModel]] = {
     "person-records": PersonRecord,
     "enriched-events": EnrichedBatch,
     "alerts": Alert,
+    "alert-actions": AlertAction,
     "dead-letters": DeadLetter,
 }
 
@@ -42,6 +44,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "TOPIC_CONTRACTS",
     "Alert",
+    "AlertAction",
     "Checkpoint",
     "CheckpointKind",
     "Compound",

@@ -94,11 +94,25 @@ class EnrichedBatch(Contract):
     events: tuple[EnrichedEvent, ...]
 
 
+AlertStatus = Literal["open", "acknowledged", "resolved"]
+"""Where an alert is in its life: only operators acknowledge; operators or the rule itself resolve."""
+
+AlertChange = Literal["opened", "repeated", "escalated", "acknowledged", "commented", "resolved", "expired"]
+"""What the latest revision changed. A pager pages on "opened" and "escalated" (a repeat that raised the
+severity) only; "expired" closes an alert whose condition came back after the suppression window as a new alert."""
+
+
 class Alert(Contract):
-    """One finding for the people on the ground; keyed on its topic by large grid."""
+    """One condition for the people on the ground; keyed on its topic by large grid.
+
+    Every change publishes the whole alert again with ``revision`` + 1, so a
+    consumer keeps the highest revision per ``alert_id`` and needs no merge
+    logic. ``event_time`` and ``place`` are those of the opening event and
+    never change, so the alert stays on one ClickHouse sorting key.
+    """
 
     schema_version: Literal[1] = SCHEMA_VERSION
-    alert_id: str = Field(description="Deterministic: the same rule over the same events.")
+    alert_id: str = Field(description="Deterministic: the same rule over the same opening event.")
     rule_id: str
     rule_version: int
     severity: Severity
@@ -112,6 +126,19 @@ class Alert(Contract):
     summary_zh: str
     summary_en: str
     action: str = ""
+    fingerprint: str = Field(default="", description="Rule, subject and place: repeats of one condition share it.")
+    status: AlertStatus = "open"
+    count: int = Field(default=1, ge=1, description="Findings folded into this alert.")
+    revision: int = Field(default=1, ge=1, description="Raised by every change; consumers keep the highest.")
+    change: AlertChange = "opened"
+    last_event_time: AwareDatetime | None = Field(default=None, description="Latest event folded in; None: event_time.")
+    updated_at: AwareDatetime | None = Field(default=None, description="When this revision was made; None: detected_at")
+    updated_by: str = Field(default="", description='Who made this revision: an operator id or "rule:<rule_id>".')
+    acknowledged_by: str = ""
+    acknowledged_at: AwareDatetime | None = None
+    resolved_by: str = Field(default="", description='An operator id, or "rule:<rule_id>" when the rule resolved it.')
+    resolved_at: AwareDatetime | None = None
+    note: str = Field(default="", max_length=500, description="The latest operator note, or why the rule resolved it.")
 
 
 class DeadLetter(Contract):

@@ -28,6 +28,7 @@ TOPICS: dict[str, bool] = {
     "person-records": True,
     "enriched-events": False,
     "alerts": False,
+    "alert-actions": False,
     "dead-letters": False,
 }
 

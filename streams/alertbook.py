@@ -1,0 +1,251 @@
+"""The alert book: one alert per condition, with suppression, lifecycle and a count.
+
+Pure logic over a ``State[Alert]`` (``streams.rules.state``): no Faust, no
+Kafka. The worker hands it a table and publishes what it returns; tests hand
+it a ``MemoryState``.
+
+State key: the alert's **fingerprint** (``streams.alerts.fingerprint``: rule,
+subject, place). The worker must route findings *and* operator actions with
+the same fingerprint to the same partition; ``AlertAction`` carries the
+fingerprint for that reason. The value is the latest revision of the newest
+alert of that fingerprint, resolved ones included (see "stale alerts").
+
+Decisions, written down because operations rely on them:
+
+* Revisions. Every change returns the whole alert with ``revision`` + 1;
+  consumers keep the highest revision per ``alert_id``. ``change`` says what
+  happened; a pager pages on ``"opened"`` and ``"escalated"`` only, so a
+  repeat raises a count on the screen, not a phone.
+* Suppression, by event time. A finding whose event lies within the rule's
+  window after the alert's ``last_event_time`` folds into the open (or
+  acknowledged) alert: ``count`` + 1, severity raised if the repeat is worse
+  (``"escalated"``, and the alert takes the worse finding's texts), else
+  ``"repeated"``. Event time, not processing time, so a replay or a backlog
+  folds exactly as live traffic did.
+* After the window the condition is new: the old alert is closed with
+  ``change="expired"`` (resolved by ``rule:<id>``, its note naming the new
+  alert) and a new alert opens; ``observe`` returns both, old first. Without
+  the closing revision the old alert would stay open for ever with nobody able
+  to act on it, since actions only reach the newest alert of a fingerprint.
+* Late events. An event older than the alert's ``last_event_time`` still
+  counts but never moves ``last_event_time`` back; ``event_time`` and
+  ``place`` stay those of the opening event (the ClickHouse sorting key).
+  How late an event may be at all is the stream's lateness setting, not the
+  book's: the book judges whatever reaches it.
+* Rules resolve their own alerts. A finding with ``resolves=True`` resolves
+  the open alert of its fingerprint (by ``rule:<rule_id>``, note = the
+  finding's Chinese summary, which is what the grid reads) and opens nothing;
+  with no open alert it returns nothing. A resolving event older than the
+  alert's ``last_event_time`` is ignored: by event time the condition was seen
+  after it, and the latest evidence wins.
+* Stale alerts. A resident registered after their first scan: the scan opened
+  ``unregistered_person``, the next scan (registered now) makes the rule emit
+  ``resolves=True`` and the alert is resolved by the rule. A finding that
+  arrives late but happened before that resolution (before ``last_event_time``
+  of a rule-resolved alert, or before ``resolved_at`` of an operator-resolved
+  one) is an echo of the closed condition and opens nothing; only a finding
+  after it opens a new alert. That is why resolved alerts stay in the state.
+* Replays. A finding whose event is already among the alert's ``event_ids``
+  changes nothing (the worker re-running a batch after a crash). The list is
+  capped at ``MAX_EVENT_IDS`` (the opening event and the latest ones), so the
+  guard covers recent events only; exactly-once processing in the worker is
+  what guarantees the rest.
+* Operator actions (``apply``). Acknowledge an open alert; resolve an open or
+  acknowledged one; comment on either. An action for an unknown alert, an
+  alert that is no longer the newest of its fingerprint, or an already
+  resolved alert returns ``None``: the caller ignores it (and counts it),
+  since two operators acting at once or acting on an expired alert is normal
+  operation, not a broken record to dead-letter. Acknowledging or resolving
+  twice, or repeating the current note, changes nothing and returns ``None``.
+* Determinism. The same findings and actions in the same order give the same
+  alerts, revision for revision: no clock and no randomness are read here
+  (``detected_at`` comes in), so a rebuilt state matches the published one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from schemas import Alert, AlertAction, EnrichedEvent, Severity
+from streams.alerts import build_alert, fingerprint, subject_of
+from streams.rules.base import Finding
+from streams.rules.state import State
+
+__all__ = ["DEFAULT_WINDOW", "MAX_EVENT_IDS", "AlertBook", "Windows"]
+
+DEFAULT_WINDOW = timedelta(minutes=30)
+"""Suppression window for a rule a mapping does not name."""
+
+MAX_EVENT_IDS = 20
+"""Event ids an alert lists: the opening event and the latest ones."""
+
+NOTE_MAX = 500
+
+Windows = Mapping[str, timedelta] | Callable[[str], timedelta]
+"""Suppression window per rule id: a mapping (missing rules get the default) or a function."""
+
+_RANK = {severity: rank for rank, severity in enumerate(Severity)}
+
+
+class AlertBook:
+    """Turns findings and operator actions into alert revisions to publish."""
+
+    def __init__(self, state: State[Alert], *, windows: Windows, default_window: timedelta = DEFAULT_WINDOW) -> None:
+        self._state = state
+        self._windows = windows
+        self._default_window = default_window
+
+    def window(self, rule_id: str) -> timedelta:
+        """The suppression window of ``rule_id``."""
+        if isinstance(self._windows, Mapping):
+            return self._windows.get(rule_id, self._default_window)
+        return self._windows(rule_id)
+
+    def current(self, fingerprint: str) -> Alert | None:
+        """The latest revision of the newest alert with this fingerprint, resolved or not."""
+        return self._state.get(fingerprint)
+
+    def observe(self, finding: Finding, event: EnrichedEvent, *, detected_at: datetime) -> list[Alert]:
+        """The revisions ``finding`` causes, in publishing order: none, one, or an expired and a new alert."""
+        key = fingerprint(finding.rule_id, subject_of(finding, event), event.place)
+        current = self._state.get(key)
+        if current is not None and event.event_id in current.event_ids:
+            return []
+        if finding.resolves:
+            return self._resolve_by_rule(current, finding, event, detected_at)
+        if current is None:
+            return [self._open(finding, event, detected_at)]
+        if current.status == "resolved":
+            if event.event_time <= _closed_at(current):
+                return []
+            return [self._open(finding, event, detected_at)]
+        window = self.window(finding.rule_id)
+        if event.event_time - _last_event_time(current) <= window:
+            return [self._fold(current, finding, event, detected_at)]
+        opened = build_alert(finding, event, detected_at=detected_at)
+        expired = _revise(
+            current,
+            change="expired",
+            status="resolved",
+            at=detected_at,
+            by=_rule(finding),
+            resolved_by=_rule(finding),
+            resolved_at=detected_at,
+            note=_clip(f"no repeat within {window}; continued as alert {opened.alert_id}"),
+        )
+        self._state.put(key, opened)
+        return [expired, opened]
+
+    def apply(self, action: AlertAction) -> Alert | None:
+        """The revision an operator's action makes, or ``None`` if it changes nothing (see module docs)."""
+        current = self._state.get(action.fingerprint)
+        if current is None or current.alert_id != action.alert_id or current.status == "resolved":
+            return None
+        common: dict[str, Any] = {"at": action.at, "by": action.by}
+        if action.action == "acknowledge":
+            if current.status == "acknowledged":
+                return None
+            revised = _revise(
+                current, change="acknowledged", status="acknowledged", acknowledged_by=action.by,
+                acknowledged_at=action.at, note=action.note or current.note, **common,
+            )
+        elif action.action == "resolve":
+            revised = _revise(
+                current, change="resolved", status="resolved", resolved_by=action.by, resolved_at=action.at,
+                note=action.note or current.note, **common,
+            )
+        else:
+            if action.note == current.note:
+                return None
+            revised = _revise(current, change="commented", note=action.note, **common)
+        self._state.put(action.fingerprint, revised)
+        return revised
+
+    # internals
+
+    def _open(self, finding: Finding, event: EnrichedEvent, detected_at: datetime) -> Alert:
+        alert = build_alert(finding, event, detected_at=detected_at)
+        self._state.put(alert.fingerprint, alert)
+        return alert
+
+    def _fold(self, current: Alert, finding: Finding, event: EnrichedEvent, detected_at: datetime) -> Alert:
+        worse = _RANK[finding.severity] > _RANK[current.severity]
+        texts: dict[str, Any] = {}
+        if worse:
+            texts = {
+                "severity": finding.severity,
+                "summary_zh": finding.summary_zh,
+                "summary_en": finding.summary_en,
+                "action": finding.action or current.action,
+            }
+        revised = _revise(
+            current,
+            change="escalated" if worse else "repeated",
+            at=detected_at,
+            by=_rule(finding),
+            count=current.count + 1,
+            last_event_time=max(_last_event_time(current), event.event_time),
+            event_ids=_with_event(current.event_ids, event.event_id),
+            **texts,
+        )
+        self._state.put(current.fingerprint, revised)
+        return revised
+
+    def _resolve_by_rule(
+        self, current: Alert | None, finding: Finding, event: EnrichedEvent, detected_at: datetime
+    ) -> list[Alert]:
+        if current is None or current.status == "resolved":
+            return []
+        if event.event_time < _last_event_time(current):
+            return []
+        resolved = _revise(
+            current,
+            change="resolved",
+            status="resolved",
+            at=detected_at,
+            by=_rule(finding),
+            resolved_by=_rule(finding),
+            resolved_at=detected_at,
+            note=_clip(finding.summary_zh),
+            last_event_time=event.event_time,
+            event_ids=_with_event(current.event_ids, event.event_id),
+        )
+        self._state.put(current.fingerprint, resolved)
+        return [resolved]
+
+
+def _revise(alert: Alert, *, change: str, at: datetime, by: str, **fields: Any) -> Alert:
+    """The next revision: validated again, so a wrong field fails here, not in a consumer."""
+    values = alert.model_dump()
+    values.update(fields, change=change, revision=alert.revision + 1, updated_at=at, updated_by=by)
+    return Alert.model_validate(values)
+
+
+def _rule(finding: Finding) -> str:
+    return f"rule:{finding.rule_id}"
+
+
+def _last_event_time(alert: Alert) -> datetime:
+    return alert.last_event_time or alert.event_time
+
+
+def _closed_at(alert: Alert) -> datetime:
+    """Up to which event time a resolved alert has dealt with its condition."""
+    last = _last_event_time(alert)
+    if alert.resolved_by.startswith("rule:") or alert.resolved_at is None:
+        return last
+    # An operator closed it on what they knew at resolved_at (wall clock, compared with event time).
+    return max(last, alert.resolved_at)
+
+
+def _with_event(event_ids: tuple[str, ...], event_id: str) -> tuple[str, ...]:
+    ids = (*event_ids, event_id)
+    if len(ids) <= MAX_EVENT_IDS:
+        return ids
+    return (ids[0], *ids[len(ids) - MAX_EVENT_IDS + 1 :])
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= NOTE_MAX else text[: NOTE_MAX - 1] + "…"

@@ -1,0 +1,323 @@
+"""The alert book: suppression with counts, lifecycle, rule resolution, late and replayed events."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from schemas import Alert, AlertAction, EnrichedEvent, Place, Severity
+from streams.alertbook import MAX_EVENT_IDS, AlertBook
+from streams.alerts import fingerprint
+from streams.rules import Finding
+from streams.rules.state import MemoryState
+from tests.factories import NIGHT
+
+GATE = Place(checkpoint_id="cp-1", compound_id="co-1", community_code="c", large_grid="LG1", small_grid="SG2")
+WINDOW = timedelta(minutes=10)
+DETECTED = NIGHT + timedelta(hours=1)
+
+FEVER = Finding("fever", 1, Severity.WARNING, "体温异常", "Fever", action="复测体温")
+UNREGISTERED = Finding("unregistered_person", 1, Severity.WARNING, "未登记人员", "Unregistered person")
+REGISTERED = Finding("unregistered_person", 1, Severity.INFO, "已补登记", "Registered now", resolves=True)
+
+
+def event(event_id: str, minutes: float = 0, *, subject_key: str = "pk-1", place: Place = GATE) -> EnrichedEvent:
+    return EnrichedEvent(
+        event_id=event_id, event_type="qr_scan", event_time=NIGHT + timedelta(minutes=minutes), place=place,
+        subject_key=subject_key, subject_masked="330822********1234",
+    )
+
+
+def book(windows: dict[str, timedelta] | None = None) -> AlertBook:
+    return AlertBook(MemoryState[Alert](), windows=windows if windows is not None else {}, default_window=WINDOW)
+
+
+def action(alert: Alert, kind: str, *, by: str = "op-17", minutes: float = 30, note: str = "") -> AlertAction:
+    return AlertAction(
+        action_id=f"act-{kind}-{minutes}", alert_id=alert.alert_id, fingerprint=alert.fingerprint,
+        action=kind, by=by, at=NIGHT + timedelta(minutes=minutes), note=note,
+    )
+
+
+def only(alerts: list[Alert]) -> Alert:
+    assert len(alerts) == 1, alerts
+    return alerts[0]
+
+
+def test_first_finding_opens_an_alert_kept_under_its_fingerprint() -> None:
+    b = book()
+    opened = only(b.observe(FEVER, event("e1"), detected_at=DETECTED))
+    assert (opened.status, opened.count, opened.revision, opened.change) == ("open", 1, 1, "opened")
+    assert opened.fingerprint == fingerprint("fever", "pk-1", GATE)
+    assert b.current(opened.fingerprint) == opened
+
+
+def test_repeat_within_the_window_raises_the_count_on_the_open_alert() -> None:
+    b = book()
+    opened = only(b.observe(FEVER, event("e1", 0), detected_at=DETECTED))
+    repeat = only(b.observe(FEVER, event("e2", 5), detected_at=DETECTED + timedelta(minutes=5)))
+    assert repeat.alert_id == opened.alert_id
+    assert (repeat.count, repeat.revision, repeat.change, repeat.status) == (2, 2, "repeated", "open")
+    assert repeat.last_event_time == NIGHT + timedelta(minutes=5)
+    assert repeat.event_time == opened.event_time
+    assert repeat.detected_at == opened.detected_at
+    assert repeat.updated_at == DETECTED + timedelta(minutes=5)
+    assert repeat.event_ids == ("e1", "e2")
+
+
+def test_window_is_measured_from_the_last_event_not_the_first() -> None:
+    b = book()
+    results = [b.observe(FEVER, event(f"e{m}", m), detected_at=DETECTED) for m in (0, 8, 16, 24)]
+    assert [only(r).count for r in results] == [1, 2, 3, 4]
+    assert len({only(r).alert_id for r in results}) == 1
+
+
+def test_after_the_window_the_old_alert_expires_and_a_new_one_opens() -> None:
+    b = book()
+    old = only(b.observe(FEVER, event("e1", 0), detected_at=DETECTED))
+    expired, new = b.observe(FEVER, event("e2", 11), detected_at=DETECTED)
+    assert (expired.alert_id, expired.revision, expired.status, expired.change) == (old.alert_id, 2, "resolved",
+                                                                                     "expired")
+    assert expired.resolved_by == "rule:fever"
+    assert new.alert_id in expired.note
+    assert (new.alert_id != old.alert_id, new.revision, new.count, new.status) == (True, 1, 1, "open")
+    assert b.current(old.fingerprint) == new
+
+
+def test_windows_come_per_rule_from_a_mapping_or_a_function() -> None:
+    by_map = book({"fever": timedelta(minutes=30)})
+    by_map.observe(FEVER, event("e1", 0), detected_at=DETECTED)
+    assert only(by_map.observe(FEVER, event("e2", 25), detected_at=DETECTED)).count == 2
+    by_map.observe(UNREGISTERED, event("u1", 0), detected_at=DETECTED)
+    assert len(by_map.observe(UNREGISTERED, event("u2", 25), detected_at=DETECTED)) == 2  # default window: 10 min
+
+    by_function = AlertBook(MemoryState[Alert](), windows=lambda rule: timedelta(minutes=1 if rule == "fever" else 60))
+    by_function.observe(FEVER, event("e1", 0), detected_at=DETECTED)
+    assert len(by_function.observe(FEVER, event("e2", 2), detected_at=DETECTED)) == 2
+    assert by_function.window("other") == timedelta(minutes=60)
+
+
+def test_a_worse_repeat_escalates_and_a_milder_one_keeps_the_severity() -> None:
+    b = book()
+    b.observe(FEVER, event("e1", 0), detected_at=DETECTED)
+    high = Finding("fever", 1, Severity.HIGH, "高烧", "High fever", action="送发热门诊")
+    escalated = only(b.observe(high, event("e2", 1), detected_at=DETECTED))
+    assert (escalated.severity, escalated.change, escalated.summary_en, escalated.action) == (
+        Severity.HIGH, "escalated", "High fever", "送发热门诊")
+    milder = only(b.observe(FEVER, event("e3", 2), detected_at=DETECTED))
+    assert (milder.severity, milder.change, milder.summary_en, milder.count) == (Severity.HIGH, "repeated",
+                                                                                 "High fever", 3)
+
+
+def test_late_event_counts_but_never_moves_last_event_time_back() -> None:
+    b = book()
+    b.observe(FEVER, event("e1", 10), detected_at=DETECTED)
+    b.observe(FEVER, event("e2", 15), detected_at=DETECTED)
+    late = only(b.observe(FEVER, event("e0", 2), detected_at=DETECTED))
+    assert late.count == 3
+    assert late.last_event_time == NIGHT + timedelta(minutes=15)
+    assert late.event_time == NIGHT + timedelta(minutes=10)
+
+
+def test_replayed_event_changes_nothing() -> None:
+    b = book()
+    b.observe(FEVER, event("e1", 0), detected_at=DETECTED)
+    b.observe(FEVER, event("e2", 1), detected_at=DETECTED)
+    before = b.current(fingerprint("fever", "pk-1", GATE))
+    assert b.observe(FEVER, event("e2", 1), detected_at=DETECTED + timedelta(hours=3)) == []
+    assert b.current(fingerprint("fever", "pk-1", GATE)) == before
+
+
+def test_event_ids_keep_the_opening_event_and_the_latest_ones() -> None:
+    b = book()
+    for i in range(MAX_EVENT_IDS + 5):
+        last = only(b.observe(FEVER, event(f"e{i}", i), detected_at=DETECTED))
+    assert len(last.event_ids) == MAX_EVENT_IDS
+    assert last.event_ids[0] == "e0"
+    assert last.event_ids[-1] == f"e{MAX_EVENT_IDS + 4}"
+    assert last.count == MAX_EVENT_IDS + 5
+
+
+def test_rule_resolves_its_own_open_alert_and_opens_nothing() -> None:
+    b = book()
+    opened = only(b.observe(UNREGISTERED, event("s1", 0), detected_at=DETECTED))
+    resolved = only(b.observe(REGISTERED, event("s2", 30), detected_at=DETECTED + timedelta(minutes=30)))
+    assert (resolved.alert_id, resolved.status, resolved.change, resolved.revision) == (opened.alert_id, "resolved",
+                                                                                        "resolved", 2)
+    assert resolved.resolved_by == "rule:unregistered_person"
+    assert resolved.resolved_at == DETECTED + timedelta(minutes=30)
+    assert resolved.note == "已补登记"
+    assert resolved.count == 1
+    assert resolved.severity == Severity.WARNING
+
+
+def test_resolving_finding_without_an_open_alert_returns_nothing() -> None:
+    b = book()
+    assert b.observe(REGISTERED, event("s1", 0), detected_at=DETECTED) == []
+    assert b.current(fingerprint("unregistered_person", "pk-1", GATE)) is None
+
+
+def test_resident_registered_after_first_scan_leaves_no_stale_alert_open() -> None:
+    """The written-down policy: the rule resolves; a late echo from before does not reopen; later scans do."""
+    b = book()
+    b.observe(UNREGISTERED, event("s1", 0), detected_at=DETECTED)
+    b.observe(REGISTERED, event("s3", 20), detected_at=DETECTED)
+    # A scan from before the registration arrives late: the condition it shows is already resolved.
+    assert b.observe(UNREGISTERED, event("s2", 10), detected_at=DETECTED) == []
+    latest = b.current(fingerprint("unregistered_person", "pk-1", GATE))
+    assert latest is not None and latest.status == "resolved"
+    # Seen unregistered again after the resolution (the register dropped them): a new alert.
+    reopened = only(b.observe(UNREGISTERED, event("s4", 40), detected_at=DETECTED))
+    assert (reopened.status, reopened.revision) == ("open", 1)
+    assert reopened.alert_id != latest.alert_id
+
+
+def test_resolving_event_older_than_the_last_sighting_of_the_condition_is_ignored() -> None:
+    b = book({"unregistered_person": timedelta(hours=1)})
+    b.observe(UNREGISTERED, event("s1", 0), detected_at=DETECTED)
+    b.observe(UNREGISTERED, event("s3", 30), detected_at=DETECTED)
+    assert b.observe(REGISTERED, event("s2", 20), detected_at=DETECTED) == []
+    latest = b.current(fingerprint("unregistered_person", "pk-1", GATE))
+    assert latest is not None and (latest.status, latest.count) == ("open", 2)
+
+
+def test_operator_acknowledges_then_resolves_with_who_when_and_note() -> None:
+    b = book()
+    opened = only(b.observe(FEVER, event("e1"), detected_at=DETECTED))
+    acked = b.apply(action(opened, "acknowledge", minutes=20, note="已派人"))
+    assert acked is not None
+    assert (acked.status, acked.revision, acked.acknowledged_by, acked.note) == ("acknowledged", 2, "op-17", "已派人")
+    assert acked.acknowledged_at == acked.updated_at == NIGHT + timedelta(minutes=20)
+    repeat = only(b.observe(FEVER, event("e2", 5), detected_at=DETECTED))
+    assert (repeat.status, repeat.count, repeat.revision) == ("acknowledged", 2, 3)
+    resolved = b.apply(action(opened, "resolve", by="op-03", minutes=40))
+    assert resolved is not None
+    assert (resolved.status, resolved.resolved_by, resolved.revision) == ("resolved", "op-03", 4)
+    assert resolved.note == "已派人"  # a resolve without a note keeps the acknowledgement's
+    assert resolved.acknowledged_by == "op-17"
+
+
+def test_actions_that_change_nothing_return_none_and_keep_the_state() -> None:
+    b = book()
+    opened = only(b.observe(FEVER, event("e1"), detected_at=DETECTED))
+    assert b.apply(action(opened, "acknowledge")) is not None
+    assert b.apply(action(opened, "acknowledge", minutes=31)) is None
+    assert b.apply(action(opened, "comment", note="复测36.8")) is not None
+    assert b.apply(action(opened, "comment", minutes=32, note="复测36.8")) is None
+    resolved = b.apply(action(opened, "resolve", minutes=33))
+    assert resolved is not None
+    for kind, note in (("resolve", ""), ("acknowledge", ""), ("comment", "again")):
+        assert b.apply(action(opened, kind, minutes=34, note=note)) is None
+    assert b.current(opened.fingerprint) == resolved
+
+
+def test_action_for_an_unknown_or_superseded_alert_returns_none() -> None:
+    b = book()
+    old = only(b.observe(FEVER, event("e1", 0), detected_at=DETECTED))
+    stranger = old.model_copy(update={"fingerprint": "f" * 32})
+    assert b.apply(action(stranger, "acknowledge")) is None
+    b.observe(FEVER, event("e2", 60), detected_at=DETECTED)  # old expired, a new alert took the fingerprint
+    assert b.apply(action(old, "acknowledge")) is None
+
+
+def test_late_finding_from_before_an_operator_resolution_does_not_reopen() -> None:
+    b = book()
+    opened = only(b.observe(FEVER, event("e1", 0), detected_at=DETECTED))
+    b.apply(action(opened, "resolve", minutes=30))
+    assert b.observe(FEVER, event("e2", 25), detected_at=DETECTED) == []
+    assert only(b.observe(FEVER, event("e3", 35), detected_at=DETECTED)).revision == 1
+
+
+def test_comment_needs_a_note_and_notes_are_bounded() -> None:
+    with pytest.raises(ValidationError, match="comment needs a note"):
+        AlertAction(action_id="a1", alert_id="x", fingerprint="f", action="comment", by="op-1", at=NIGHT)
+    with pytest.raises(ValidationError, match="500"):
+        AlertAction(action_id="a1", alert_id="x", fingerprint="f", action="resolve", by="op-1", at=NIGHT,
+                    note="x" * 501)
+    with pytest.raises(ValidationError, match="by"):
+        AlertAction(action_id="a1", alert_id="x", fingerprint="f", action="resolve", by="Zhang San", at=NIGHT)
+
+
+# Determinism and invariants over arbitrary interleavings.
+
+SUBJECTS = ("pk-1", "pk-2")
+RULES = {
+    "fever": (Severity.WARNING, Severity.HIGH),
+    "unregistered_person": (Severity.INFO, Severity.WARNING),
+}
+
+finding_ops = st.tuples(
+    st.just("finding"),
+    st.sampled_from(sorted(RULES)),
+    st.sampled_from(SUBJECTS),
+    st.integers(min_value=0, max_value=90),  # event minute: late, repeated and expired cases all occur
+    st.integers(min_value=0, max_value=1),  # severity index
+    st.booleans(),  # resolves
+)
+action_ops = st.tuples(
+    st.just("action"),
+    st.sampled_from(sorted(RULES)),
+    st.sampled_from(SUBJECTS),
+    st.integers(min_value=0, max_value=90),
+    st.sampled_from(("acknowledge", "resolve", "comment")),
+    st.sampled_from(("op-1", "op-2")),
+)
+operations = st.lists(st.one_of(finding_ops, action_ops), max_size=40)
+
+
+def run(ops: list[tuple[object, ...]]) -> list[Alert]:
+    b = book()
+    published: list[Alert] = []
+    for i, op in enumerate(ops):
+        kind, rule, subject, minute = op[0], str(op[1]), str(op[2]), int(op[3])  # type: ignore[call-overload]
+        if kind == "finding":
+            severity = RULES[rule][int(op[4])]  # type: ignore[call-overload]
+            finding = Finding(rule, 1, severity, rule, rule, resolves=bool(op[5]))
+            published += b.observe(finding, event(f"ev-{i}", minute, subject_key=subject),
+                                   detected_at=DETECTED + timedelta(seconds=i))
+        else:
+            current = b.current(fingerprint(rule, subject, GATE))
+            if current is None:
+                continue
+            revised = b.apply(AlertAction(
+                action_id=f"act-{i}", alert_id=current.alert_id, fingerprint=current.fingerprint,
+                action=op[4], by=str(op[5]), at=NIGHT + timedelta(minutes=minute), note=f"note {i}",
+            ))
+            if revised is not None:
+                published.append(revised)
+    return published
+
+
+@settings(max_examples=150, deadline=None)
+@given(operations)
+def test_same_findings_in_the_same_order_give_the_same_alerts(ops: list[tuple[object, ...]]) -> None:
+    assert run(ops) == run(ops)
+
+
+@settings(max_examples=150, deadline=None)
+@given(operations)
+def test_revisions_are_consecutive_and_an_alert_never_changes_after_resolution(ops: list[tuple[object, ...]]) -> None:
+    history: dict[str, list[Alert]] = defaultdict(list)
+    for alert in run(ops):
+        revisions = history[alert.alert_id]
+        assert alert.revision == len(revisions) + 1
+        assert (alert.change == "opened") == (alert.revision == 1)
+        if revisions:
+            before = revisions[-1]
+            assert before.status != "resolved"
+            assert (alert.fingerprint, alert.event_time, alert.place) == (before.fingerprint, before.event_time,
+                                                                          before.place)
+            assert alert.last_event_time is not None and before.last_event_time is not None
+            assert alert.last_event_time >= before.last_event_time
+            assert alert.count == before.count + (alert.change in ("repeated", "escalated"))
+        revisions.append(alert)
+    unresolved: dict[str, int] = defaultdict(int)
+    for revisions in history.values():
+        if revisions[-1].status != "resolved":
+            unresolved[revisions[-1].fingerprint] += 1
+    assert all(n == 1 for n in unresolved.values())
