@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from schemas import Checkpoint, Compound, Passage, PerimeterReport, QrScan, Resident, RiskArea
+from schemas import Checkpoint, Compound, EnrichedEvent, Passage, PerimeterReport, Place, QrScan, Resident, RiskArea
 from streams.idcard import with_check_digit
 
 CST = timezone(timedelta(hours=8))
@@ -93,6 +93,34 @@ def wall_climb(event_id: str) -> PerimeterReport:
         person_count=2,
         id_numbers=(OUTSIDER_ID,),
     )
+
+
+# stateful rules: enriched events built directly ------------------------------
+
+DINGYANG_GATE = Place(
+    checkpoint_id=DINGYANG_CP.checkpoint_id, compound_id="co-dy-01", community_code="dingyang",
+    large_grid="LG07", small_grid="SG13",
+)
+
+
+def enriched_event(event_id: str, **kw: Any) -> EnrichedEvent:
+    """A person's inward passage at the Dingyang gate of a closed compound, enriched; override any field."""
+    base: dict[str, Any] = {
+        "event_id": event_id,
+        "event_type": "passage",
+        "event_time": NIGHT,
+        "place": DINGYANG_GATE,
+        "lat": DINGYANG_CP.lat,
+        "lon": DINGYANG_CP.lon,
+        "checkpoint_kind": "gate",
+        "compound_closed": True,
+        "subject_kind": "person",
+        "subject_key": "key-resident",
+        "subject_masked": RESIDENT_ID[:6] + "********" + RESIDENT_ID[-4:],
+        "direction": "in",
+    }
+    base.update(kw)
+    return EnrichedEvent(**base)
 
 
 # --- issue 4: inner points, sightings, visits, the two upstream registers -------------------------------

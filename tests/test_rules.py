@@ -20,6 +20,7 @@ from streams.rules import (
     default_rules,
     evaluate,
 )
+from streams.rules.state import MemoryState
 from streams.settings import RuleSettings
 from tests.factories import (
     COMPOUNDS,
@@ -56,13 +57,13 @@ def enrich(event: object, **extra: object) -> EnrichedEvent:
 # fever ---------------------------------------------------------------------
 
 def test_fever_fires_at_the_threshold() -> None:
-    finding = Fever(threshold_c=37.3).evaluate(enrich(passage("e", temperature_c=37.3)))
+    finding = Fever(threshold_c=37.3, state=MemoryState()).evaluate(enrich(passage("e", temperature_c=37.3)))
     assert finding is not None and finding.severity is Severity.HIGH
     assert "37.3" in finding.summary_en
 
 
 def test_fever_stays_quiet_below_threshold_or_without_reading() -> None:
-    rule = Fever(threshold_c=37.3)
+    rule = Fever(threshold_c=37.3, state=MemoryState())
     assert rule.evaluate(enrich(passage("e", temperature_c=37.2))) is None
     assert rule.evaluate(enrich(passage("e", temperature_c=None))) is None
 

@@ -1,0 +1,164 @@
+"""Anti-passback (防回传): inside a closed compound without having come through its gates.
+
+The wall climb of the Lantern Festival night is seen only afterwards: a person
+is scanned at an inner point, found on a household visit or stopped by a
+patrol inside a closed compound, yet their last passage at the compound's
+gates was not inward (or there is none); or, the mirror case, they leave
+through a gate without ever having entered through one.
+
+What counts as a passage: a person's guard-recorded passage at a ``gate``
+checkpoint, and a QR scan at a gate, which is how residents enter (扫码进村).
+A sighting is a ``sighting`` event, or any person event at an ``inner``
+checkpoint. The mirror case is judged for closed compounds only: an open
+compound has other ways in.
+
+The control period is how long an inward passage vouches for a person who
+does not live there (a visitor, an outsider). The compound's own residents
+(``home_compound_id``) differ, and so do the first days of closure:
+
+* a resident with no passage history is not flagged, inside or leaving: they
+  were at home when the closure began, before the gates recorded anything;
+* a resident's inward passage vouches for them however old (home is inside; a
+  person in home quarantine is seen on patrol checks for 14 days); only a last
+  passage outward makes a resident seen inside (or leaving again) suspicious;
+* a person who does not live there is flagged without a passage history, after
+  a last passage outward, or after an inward one older than the control
+  period, unless a guard-registered visit (``visitor_active``) covers them; a
+  registered visit does not excuse a last passage outward.
+
+State, keyed by ``<person key>|<compound id>`` (the worker routes by the person
+key, which prefixes it): the person's latest passages at that compound's
+gates, ordered by event time, at most ``HISTORY`` of them. Out of order: every
+event is judged against the passages at or before its own event time, so a
+late sighting sees the history as it was then; a late passage is filed in
+order and does not revisit findings already made. A late sighting older than
+the whole bounded history cannot be judged and is let through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import Final
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from schemas import Direction, EnrichedEvent, Severity, SubjectKind
+from streams.rules.base import BaseRule, Finding
+from streams.rules.state import State
+
+HISTORY: Final = 8
+"""Passages kept per person and compound: enough to place a late event among a day's comings and goings."""
+
+
+class GatePassage(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    direction: Direction
+    at: AwareDatetime
+    event_id: str
+
+
+class GateHistory(BaseModel):
+    """A person's latest passages at one compound's gates, oldest first."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    passages: tuple[GatePassage, ...] = ()
+
+
+class BypassEntry(BaseRule):
+    rule_id = "bypass_entry"
+    version = 1
+
+    def __init__(self, *, control_period: timedelta = timedelta(hours=12), state: State[GateHistory]) -> None:
+        self.control_period = control_period
+        self._state = state
+
+    @staticmethod
+    def state_key(event: EnrichedEvent) -> str:
+        return f"{event.subject_key}|{event.place.compound_id}"
+
+    def evaluate(self, event: EnrichedEvent) -> Finding | None:
+        if event.subject_kind is not SubjectKind.PERSON or not event.subject_key or not event.place.compound_id:
+            return None
+        direction = _gate_direction(event)
+        sighting = event.event_type == "sighting" or event.checkpoint_kind == "inner"
+        if direction is None and not sighting:
+            return None
+        key = self.state_key(event)
+        history = self._state.get(key) or GateHistory()
+        before = [p for p in history.passages if p.at <= event.event_time and p.event_id != event.event_id]
+        truncated = not before and len(history.passages) >= HISTORY  # older than all remembered: cannot tell
+        last = before[-1] if before else None
+        finding = None
+        if not truncated and event.compound_closed:
+            if direction is None:
+                finding = self._judge_sighting(event, last)
+            elif direction is Direction.OUT:
+                finding = self._judge_exit(event, last)
+        if direction is not None:
+            self._file(key, history, GatePassage(direction=direction, at=event.event_time, event_id=event.event_id))
+        return finding
+
+    def _covered(self, event: EnrichedEvent, last: GatePassage | None) -> bool:
+        """Whether the last passage (or its absence) accounts for the person being inside."""
+        resident = bool(event.home_compound_id) and event.home_compound_id == event.place.compound_id
+        if last is None:
+            return resident or event.visitor_active
+        if last.direction is Direction.OUT:
+            return False
+        return resident or event.visitor_active or event.event_time - last.at <= self.control_period
+
+    def _judge_sighting(self, event: EnrichedEvent, last: GatePassage | None) -> Finding | None:
+        if self._covered(event, last):
+            return None
+        where = _last_words(last, event.event_time - last.at if last else None)
+        return self._flag(
+            last,
+            f"封闭小区内发现人员，{where[0]}（疑似翻墙进入）",
+            f"Person seen inside the closed compound; {where[1]} (suspected entry over the wall)",
+            "locate the person; check how they got in and the dwelling they are at",
+        )
+
+    def _judge_exit(self, event: EnrichedEvent, last: GatePassage | None) -> Finding | None:
+        if self._covered(event, last):
+            return None
+        where = _last_words(last, event.event_time - last.at if last else None)
+        return self._flag(
+            last,
+            f"出门但无进门记录，{where[0]}（疑似翻墙进入）",
+            f"Exit with no matching entry; {where[1]} (suspected entry over the wall)",
+            "stop and question the person; check where in the compound they stayed",
+        )
+
+    def _flag(self, last: GatePassage | None, zh: str, en: str, action: str) -> Finding:
+        finding = self.finding(Severity.HIGH, zh, en, action)
+        return replace(finding, related_event_ids=(last.event_id,) if last else ())
+
+    def _file(self, key: str, history: GateHistory, passage: GatePassage) -> None:
+        if any(p.event_id == passage.event_id for p in history.passages):
+            return  # a replayed event: already filed
+        passages = sorted((*history.passages, passage), key=lambda p: p.at)[-HISTORY:]
+        self._state.put(key, GateHistory(passages=tuple(passages)))
+
+
+def _gate_direction(event: EnrichedEvent) -> Direction | None:
+    """The direction of a passage through a gate of the compound, None if the event is none."""
+    if event.checkpoint_kind != "gate":
+        return None
+    if event.event_type == "passage":
+        return event.direction
+    if event.event_type == "qr_scan":
+        return Direction.IN
+    return None
+
+
+def _last_words(last: GatePassage | None, age: timedelta | None) -> tuple[str, str]:
+    if last is None or age is None:
+        return "卡口无进出记录", "no passage at its gates on record"
+    minutes = int(age / timedelta(minutes=1))
+    zh_age, en_age = f"{minutes // 60}小时{minutes % 60}分钟前", f"{minutes // 60} h {minutes % 60} min before"
+    if last.direction is Direction.OUT:
+        return f"最后一次经卡口为出门（{zh_age}）", f"last passage at its gates was outward, {en_age}"
+    return f"最后一次进门在{zh_age}，超出管控时限", f"last entry at its gates was {en_age}, past the control period"
