@@ -12,9 +12,12 @@ hours are local time (+08:00); ``closes`` before ``opens`` runs across
 midnight; no hours (or equal ones) mean always open. A checkpoint never heard
 from is measured from the first tick that saw it in master data.
 
-It reports once per silence. The next event at the checkpoint, however late
-its event time (a terminal back online uploads its backlog), ends the silence
-with a finding that resolves the alert.
+It reports once per silence. The next event at the checkpoint with an event
+time at or after the report (the tick's ``now``) ends the silence with a
+finding that resolves the alert. A terminal back online uploads its backlog
+first: those older events move the last event time on but do not resolve,
+because the alert book ignores resolving evidence older than the alert (by
+event time the silence was reported after it); the first live event does.
 
 Tick findings have no event: the caller builds the alert's place (grid,
 compound) from the ``Checkpoint`` named by the finding's subject
@@ -24,8 +27,9 @@ tracked.
 
 State, keyed by the checkpoint id (the worker routes this rule's events by
 checkpoint, and each worker ticks only the checkpoints of its partitions): the
-latest event time seen there, whether it was ever heard from, and whether the
-current silence was reported. A late event never moves the time back.
+latest event time seen there, whether it was ever heard from, and when the
+current silence was reported (None: not reported). A late event never moves
+the time back.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ class CheckpointHeard(BaseModel):
 
     last_at: AwareDatetime
     heard: bool = True
-    reported: bool = False
+    reported_at: AwareDatetime | None = None
 
 
 def open_since(now: datetime, opens: time | None, closes: time | None) -> datetime | None:
@@ -86,17 +90,20 @@ class SilentCheckpoint(BaseRule):
         if not cp or event.event_type == "perimeter_report" or "checkpoint" in event.misses:
             return None
         stored = self._state.get(cp)
-        if stored is None or stored.reported or event.event_time > stored.last_at or not stored.heard:
-            last = event.event_time if stored is None else max(stored.last_at, event.event_time)
-            self._state.put(cp, CheckpointHeard(last_at=last))
-        if stored is None or not stored.reported:
+        if stored is None:
+            self._state.put(cp, CheckpointHeard(last_at=event.event_time))
             return None
-        quiet = max(timedelta(0), event.event_time - stored.last_at)
-        minutes = int(quiet / timedelta(minutes=1))
+        last = max(stored.last_at, event.event_time)
+        if stored.reported_at is None or event.event_time < stored.reported_at:
+            if last != stored.last_at or not stored.heard:
+                self._state.put(cp, CheckpointHeard(last_at=last, reported_at=stored.reported_at))
+            return None
+        self._state.put(cp, CheckpointHeard(last_at=last))
         finding = self.finding(
             Severity.HIGH,
-            f"卡点 {cp} 恢复上报（此前约 {minutes} 分钟无记录）",
-            f"Checkpoint {cp} reporting again (silent for about {minutes} min)",
+            f"卡点 {cp} 恢复上报",
+            f"Checkpoint {cp} reporting again",
+            "no action; check the events it uploads late",
         )
         return replace(finding, subject=f"checkpoint:{cp}", resolves=True)
 
@@ -107,7 +114,7 @@ class SilentCheckpoint(BaseRule):
             if stored is None:
                 self._state.put(cp.checkpoint_id, CheckpointHeard(last_at=now, heard=False))
                 continue
-            if stored.reported:
+            if stored.reported_at is not None:
                 continue
             since = open_since(now, cp.opens, cp.closes)
             if since is None:
@@ -115,7 +122,7 @@ class SilentCheckpoint(BaseRule):
             quiet = now - max(stored.last_at, since)
             if quiet <= self.silence:
                 continue
-            self._state.put(cp.checkpoint_id, stored.model_copy(update={"reported": True}))
+            self._state.put(cp.checkpoint_id, stored.model_copy(update={"reported_at": now}))
             findings.append(self._silent(cp, quiet, stored.heard))
         return findings
 
