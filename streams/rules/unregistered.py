@@ -1,9 +1,11 @@
 """Unregistered person: seen entering where the register does not know them.
 
-"Where" is the compound for a guard's inward passage and the village or
-community for a QR scan (扫码进村), since a scan identifies the person as a
-resident of the community whose code they scan. A person unknown to every
-register is flagged wherever they are seen entering.
+"Where" is the compound for a guard's inward passage or a sighting inside a
+compound, and the village or community for a QR scan (扫码进村), since a scan
+identifies the person as a resident of the community whose code they scan. A
+person unknown to every register is flagged wherever they are seen entering.
+A visit registered by a guard (host dwelling, valid until) that is valid at
+event time for this compound is not an alert: the guard has registered them.
 """
 
 from __future__ import annotations
@@ -12,16 +14,31 @@ from schemas import Direction, EnrichedEvent, Severity, SubjectKind
 from streams.rules.base import BaseRule, Finding
 
 
+def registered_here(event: EnrichedEvent) -> bool:
+    """The person is registered at the compound (or, for a QR scan, the community) where the event happened.
+
+    Where the place is unknown to master data, a registered person gets the
+    benefit of the doubt: there is nothing to compare their home with.
+    """
+    if not event.resident_known:
+        return False
+    place = event.place
+    if event.event_type == "qr_scan":
+        return not place.community_code or event.home_community_code == place.community_code
+    return not place.compound_id or event.home_compound_id == place.compound_id
+
+
 class UnregisteredPerson(BaseRule):
     rule_id = "unregistered_person"
-    version = 1
+    version = 2  # 2: a guard-registered visit valid at event time exempts
 
     def evaluate(self, event: EnrichedEvent) -> Finding | None:
         if event.subject_kind is not SubjectKind.PERSON:
             return None
         if event.event_type == "passage" and event.direction is not Direction.IN:
             return None
-        place = event.place
+        if event.visitor_active or registered_here(event):
+            return None
         if not event.resident_known:
             return self.finding(
                 Severity.WARNING,
@@ -29,12 +46,6 @@ class UnregisteredPerson(BaseRule):
                 "Person not in any register entered",
                 "stop and register the person; check host dwelling",
             )
-        if event.event_type == "qr_scan":
-            foreign = bool(place.community_code) and event.home_community_code != place.community_code
-        else:
-            foreign = bool(place.compound_id) and event.home_compound_id != place.compound_id
-        if not foreign:
-            return None
         return self.finding(
             Severity.WARNING,
             "非本小区/村社登记人员进入",
