@@ -172,6 +172,9 @@ class OriginMismatchParams(RuleParams):
 
 class RiskAreaArrivalParams(RuleParams):
     rule_id = "risk_area_arrival"
+    red_area_severity: Severity = Field(
+        default=Severity.CRITICAL, description="From a red area; the rule's severity is for a yellow one."
+    )
 
 
 class HealthCodeParams(RuleParams):
