@@ -9,7 +9,7 @@ register: names and phones are dropped, ID numbers masked.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta, timezone
+from datetime import date, timedelta, timezone
 from typing import Final
 
 from schemas import (
@@ -35,6 +35,7 @@ CHINA: Final = timezone(timedelta(hours=8))
 """Asia/Shanghai has had no daylight saving since 1991: a fixed offset is exact and needs no tz database."""
 
 _MAX_SITES: Final = 100_000
+_MAX_JUDGED: Final = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,7 @@ class Enricher:
         self._master = master
         self._keys = keys
         self._sites: dict[tuple[str, str], Site] = {}
+        self._judged: dict[tuple[str, date], tuple[str, ...]] = {}
 
     def site(self, checkpoint_id: str | None, compound_id: str | None) -> Site:
         """Resolve where an event happened: the checkpoint if known, else the compound."""
@@ -144,7 +146,7 @@ class Enricher:
         order = self._master.quarantine(key)
         quarantined = order is not None and order.starts_at <= at < order.ends_at
         q_dwelling, q_compound = self._confinement(order, resident) if quarantined else ("", "")
-        id_problems = problems(id_number, at=at.astimezone(CHINA).date())
+        id_problems = self._problems(id_number, at.astimezone(CHINA).date())
         card = division_of(id_number) if "structure" not in id_problems else None
         declared = event.declared_origin if isinstance(event, Passage) else None
         dwelling_id = (event.dwelling_id or "") if isinstance(event, Sighting) else ""
@@ -192,6 +194,16 @@ class Enricher:
             quarantine_active=quarantined,
             misses=tuple(misses),
         )
+
+    def _problems(self, id_number: str, day: date) -> tuple[str, ...]:
+        """``idcard.problems``, remembered per number and day: it costs more than the rest of enrichment
+        together (stdnum's clean-up and date parsing), and residents pass several times a day."""
+        judged = self._judged.get((id_number, day))
+        if judged is None:
+            if len(self._judged) >= _MAX_JUDGED:
+                self._judged.clear()
+            judged = self._judged[(id_number, day)] = problems(id_number, at=day)
+        return judged
 
     def _confinement(self, order: QuarantineOrder | None, resident: Resident | None) -> tuple[str, str]:
         """Dwelling and compound an order confines to: the order's dwelling, else the person's home.
