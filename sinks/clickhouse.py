@@ -1,4 +1,4 @@
-"""Store enriched events and alerts in ClickHouse, idempotently by id.
+"""Store enriched events and alerts in ClickHouse, idempotently by id (alerts: by id and revision).
 
 The sink is synchronous on purpose: a Faust agent batches records itself and
 calls these methods through ``asyncio.to_thread``, so no event loop is touched
@@ -17,6 +17,14 @@ A replay after a crash writes no duplicate row, by two layers:
 2. The tables are ReplacingMergeTree with the id closing the sorting key, so
    rows that slip past the lookup (two writers racing) collapse on merge and
    are never counted twice by a ``FINAL`` read.
+
+Alerts are published again on every change with a higher ``revision``. One
+``insert_alerts`` call writes the latest revision of each alert to ``alerts``
+(ReplacingMergeTree on ``revision``: the highest wins, in any insert order)
+and every revision to ``alert_history``. The stored-key lookup is on
+``alert_history`` by ``(alert_id, revision)``, and ``alerts`` is written
+first: if the history insert fails after it, the retry writes the same
+revision to ``alerts`` again, which collapses, and then the history.
 
 The same code drives an embedded chDB engine (``chdb:///abs/path``) and a real
 server (``http(s)://user:password@host:port``); only the connection step
@@ -44,7 +52,15 @@ from clickhouse_connect.driver.insert import InsertContext
 
 from schemas.outputs import Alert, EnrichedEvent
 from sinks.exceptions import SinkError, SinkUnavailable, SinkWriteError
-from sinks.rows import ALERT_COLUMNS, EVENT_COLUMNS, Row, alert_row, event_row
+from sinks.rows import (
+    ALERT_COLUMNS,
+    ALERT_HISTORY_COLUMNS,
+    EVENT_COLUMNS,
+    Row,
+    alert_history_row,
+    alert_row,
+    event_row,
+)
 
 __all__ = ["ClickHouseSink", "ddl_statements"]
 
@@ -60,7 +76,7 @@ RETRY_AFTER_SECONDS = 5.0
 LOOKUP_CHUNK = 1000
 """Ids per existence lookup; keeps query parameters well below HTTP URL limits."""
 
-_ItemT = TypeVar("_ItemT", EnrichedEvent, Alert)
+_ItemT = TypeVar("_ItemT", bound=EnrichedEvent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,13 +84,20 @@ class _Table:
     """What the sink needs to know about one of its tables."""
 
     name: str
-    id_column: str
+    key_columns: tuple[str, ...]
+    """What makes a row unique; the first one is the id looked up with ``IN``."""
     columns: tuple[str, ...]
 
 
-EVENTS = _Table("enriched_events", "event_id", EVENT_COLUMNS)
-ALERTS = _Table("alerts", "alert_id", ALERT_COLUMNS)
-_TABLES = {table.name: table for table in (EVENTS, ALERTS)}
+EVENTS = _Table("enriched_events", ("event_id",), EVENT_COLUMNS)
+ALERTS = _Table("alerts", ("alert_id",), ALERT_COLUMNS)
+ALERT_HISTORY = _Table("alert_history", ("alert_id", "revision"), ALERT_HISTORY_COLUMNS)
+_TABLES = {table.name: table for table in (EVENTS, ALERTS, ALERT_HISTORY)}
+
+_ALERTS_DDL = "022_alerts_by_revision.sql"
+_LEGACY_ALERTS = "alerts_020"
+_LEGACY_ALERT_COLUMNS = ALERT_COLUMNS[: ALERT_COLUMNS.index("action") + 1]
+"""The columns of 020_alerts.sql, which the alerts table of 022 starts with."""
 
 
 def ddl_statements(database: str) -> list[tuple[str, str]]:
@@ -156,11 +179,16 @@ class ClickHouseSink:
                 return
             client = self._connect()
             try:
-                for name, statement in ddl_statements(self._database):
+                statements = ddl_statements(self._database)
+                for name, statement in statements:
                     try:
                         client.command(statement)
                     except ClickHouseError as exc:
                         raise self._translate(exc, f"applying {name}") from None
+                try:
+                    self._retire_legacy_alerts(client, dict(statements)[_ALERTS_DDL])
+                except ClickHouseError as exc:
+                    raise self._translate(exc, "replacing the alerts table of 020_alerts.sql") from None
                 contexts = {}
                 for table in _TABLES.values():
                     try:
@@ -186,17 +214,55 @@ class ClickHouseSink:
         return self._insert(EVENTS, events, _event_key, event_row)
 
     def insert_alerts(self, alerts: Sequence[Alert]) -> int:
-        """Store alerts whose ``alert_id`` is not stored yet; return how many rows were written.
+        """Store alert revisions not stored yet; return how many new revisions were written.
+
+        Each new revision is one ``alert_history`` row; ``alerts`` gets the
+        highest new revision of each alert in the batch. A replayed revision
+        writes nothing to either table. Within the batch the first copy of an
+        ``(alert_id, revision)`` wins.
 
         :raises SinkUnavailable: nothing was written; retry the batch later.
         :raises SinkWriteError: the batch was rejected; retrying will not help.
         """
-        return self._insert(ALERTS, alerts, _alert_key, alert_row)
+        if not alerts:
+            return 0
+        first_by_key: dict[tuple[Any, ...], Alert] = {}
+        for alert in alerts:
+            first_by_key.setdefault((alert.alert_id, alert.revision), alert)
+        with self._lock:
+            client = self._require_client()
+            stored = self._stored_keys(
+                client,
+                ALERT_HISTORY,
+                list(dict.fromkeys(alert.alert_id for alert in first_by_key.values())),
+                [alert.event_time for alert in first_by_key.values()],
+            )
+            new = [alert for key, alert in first_by_key.items() if key not in stored]
+            if not new:
+                return 0
+            latest: dict[str, Alert] = {}
+            for alert in new:
+                kept = latest.get(alert.alert_id)
+                if kept is None or alert.revision > kept.revision:
+                    latest[alert.alert_id] = alert
+            self._write(client, ALERTS, [alert_row(alert) for alert in latest.values()])
+            self._write(client, ALERT_HISTORY, [alert_history_row(alert) for alert in new])
+            return len(new)
+
+    def alert_history(self, alert_id: str) -> list[dict[str, Any]]:
+        """Every stored revision of one alert, oldest first, as ``ALERT_HISTORY_COLUMNS`` dicts."""
+        columns = ", ".join(ALERT_HISTORY.columns)
+        sql = (
+            f"SELECT {columns} FROM {self._database}.{ALERT_HISTORY.name} FINAL "  # noqa: S608 - checked identifiers
+            "WHERE alert_id = {alert_id:String} ORDER BY revision"
+        )
+        rows = self.query_rows(sql, {"alert_id": alert_id})
+        return [dict(zip(ALERT_HISTORY.columns, row, strict=True)) for row in rows]
 
     def count(self, table: str) -> int:
         """Rows of ``table`` as a merge would leave them (read with ``FINAL``).
 
-        :param table: ``"enriched_events"`` or ``"alerts"``.
+        :param table: ``"enriched_events"``, ``"alerts"`` or ``"alert_history"``.
         """
         if table not in _TABLES:
             raise ValueError(f"unknown table {table!r}; expected one of {sorted(_TABLES)}")
@@ -280,63 +346,117 @@ class ClickHouseSink:
             first_by_id.setdefault(key(item)[0], item)
         with self._lock:
             client = self._require_client()
-            stored = self._stored_ids(client, table, first_by_id, key)
-            rows = [to_row(item) for item_id, item in first_by_id.items() if item_id not in stored]
-            if not rows:
-                return 0
-            context = self._contexts[table.name]
-            what = f"insert of {len(rows)} rows into {table.name}"
-            try:
-                context.data = rows
-                client.insert(context=context)
-            except ClickHouseError as exc:
-                raise self._translate(exc, what) from None
-            except (ValueError, TypeError, OverflowError, struct.error) as exc:
-                # Raised while encoding a value the column type cannot hold.
-                raise SinkWriteError(f"{what} failed: cannot encode ({type(exc).__name__})") from None
-            finally:
-                context.data = None
+            times = [key(item)[1] for item in first_by_id.values()]
+            stored = self._stored_keys(client, table, list(first_by_id), times)
+            rows = [to_row(item) for item_id, item in first_by_id.items() if (item_id,) not in stored]
+            self._write(client, table, rows)
             return len(rows)
 
-    def _stored_ids(
-        self,
-        client: Client,
-        table: _Table,
-        first_by_id: dict[str, _ItemT],
-        key: Callable[[_ItemT], tuple[str, datetime]],
-    ) -> set[str]:
-        """Which ids of the batch the table already holds, looked up in the batch's time range.
+    def _write(self, client: Client, table: _Table, rows: list[Row]) -> None:
+        """One insert of ``rows`` (in ``table.columns`` order) through the prepared context."""
+        if not rows:
+            return
+        context = self._contexts[table.name]
+        what = f"insert of {len(rows)} rows into {table.name}"
+        try:
+            context.data = rows
+            client.insert(context=context)
+        except ClickHouseError as exc:
+            raise self._translate(exc, what) from None
+        except (ValueError, TypeError, OverflowError, struct.error) as exc:
+            # Raised while encoding a value the column type cannot hold.
+            raise SinkWriteError(f"{what} failed: cannot encode ({type(exc).__name__})") from None
+        finally:
+            context.data = None
+
+    def _stored_keys(
+        self, client: Client, table: _Table, ids: list[str], times: list[datetime]
+    ) -> set[tuple[Any, ...]]:
+        """Which keys (``table.key_columns``) of these ids the table already holds, looked up in the batch's time range.
 
         An id is stored with its own event_time, which never changes for that
-        id, so bounding the lookup by the batch's min and max event_time loses
-        nothing and lets ClickHouse skip other partitions and key ranges. One
-        millisecond of slack on each side absorbs truncation to DateTime64(3).
-        No ``FINAL``: any stored copy means "already written".
+        id (for alerts: the opening event's), so bounding the lookup by the
+        batch's min and max event_time loses nothing and lets ClickHouse skip
+        other partitions and key ranges. One millisecond of slack on each side
+        absorbs truncation to DateTime64(3). No ``FINAL``: any stored copy
+        means "already written".
         """
-        times = [key(item)[1] for item in first_by_id.values()]
         low = _epoch_millis(min(times)) - 1
         high = _epoch_millis(max(times)) + 1
+        id_column = table.key_columns[0]
         sql = (
-            f"SELECT DISTINCT {table.id_column} FROM {self._database}.{table.name} "  # noqa: S608
+            f"SELECT DISTINCT {', '.join(table.key_columns)} FROM {self._database}.{table.name} "  # noqa: S608
             "WHERE event_time >= fromUnixTimestamp64Milli({low:Int64}) "
             "AND event_time <= fromUnixTimestamp64Milli({high:Int64}) "
-            f"AND {table.id_column} IN {{ids:Array(String)}}"
+            f"AND {id_column} IN {{ids:Array(String)}}"
         )
-        ids = list(first_by_id)
-        stored: set[str] = set()
+        stored: set[tuple[Any, ...]] = set()
         for start in range(0, len(ids), LOOKUP_CHUNK):
             chunk = ids[start : start + LOOKUP_CHUNK]
             try:
                 result = client.query(sql, parameters={"low": low, "high": high, "ids": chunk})
             except ClickHouseError as exc:
                 raise self._translate(exc, f"lookup of stored ids in {table.name}") from None
-            stored.update(row[0] for row in result.result_rows)
+            stored.update(tuple(row) for row in result.result_rows)
         return stored
+
+    def _retire_legacy_alerts(self, client: Client, alerts_ddl: str) -> None:
+        """Replace the alerts table of 020_alerts.sql (no revisions) by the one of 022, keeping its rows.
+
+        A ClickHouse engine cannot be altered, and 020's ``CREATE ... IF NOT
+        EXISTS`` runs before 022's on every setup, so a fresh database gets
+        020's table too. That one is empty and simply dropped; a table with
+        rows is renamed to ``alerts_020`` and its rows are copied in as open
+        revision-1 alerts without a fingerprint. The copy skips alerts already
+        in the history, so a setup interrupted half-way finishes the copy the
+        next time; ``alerts_020`` stays for the operator to drop.
+        """
+        db = self._database
+        engine = client.query(
+            "SELECT engine_full FROM system.tables WHERE database = {db:String} AND name = 'alerts'",
+            parameters={"db": db},
+        ).result_rows
+        if engine and not str(engine[0][0]).startswith("ReplacingMergeTree(revision)"):
+            rows = client.query(f"SELECT count() FROM {db}.alerts").result_rows  # noqa: S608 - checked identifier
+            if int(rows[0][0]) == 0:
+                client.command(f"DROP TABLE {db}.alerts")
+            elif self._table_exists(client, _LEGACY_ALERTS):
+                raise SinkWriteError(f"both {db}.alerts (of 020_alerts.sql, with rows) and {db}.{_LEGACY_ALERTS} exist;"
+                                     " merge them by hand")
+            else:
+                client.command(f"RENAME TABLE {db}.alerts TO {db}.{_LEGACY_ALERTS}")
+                logger.warning("alerts table of 020_alerts.sql kept as %s.%s", db, _LEGACY_ALERTS)
+            client.command(alerts_ddl)
+        if not self._table_exists(client, _LEGACY_ALERTS):
+            return
+        legacy = ", ".join(_LEGACY_ALERT_COLUMNS)
+        history = (
+            "alert_id, revision, change, status, severity, count, at, by, rule_id, rule_version, event_time,"
+            " last_event_time, checkpoint_id, compound_id, community_code, large_grid, small_grid, dwelling_id,"
+            " subject_key"
+        )
+        not_copied = f"alert_id NOT IN (SELECT alert_id FROM {db}.alert_history)"  # noqa: S608
+        client.command(
+            f"INSERT INTO {db}.alerts ({legacy}, revision, change, status, count, last_event_time, updated_at,"  # noqa: S608
+            f" updated_by) SELECT {legacy}, 1, 'opened', 'open', 1, event_time, detected_at, concat('rule:', rule_id)"
+            f" FROM {db}.{_LEGACY_ALERTS} WHERE {not_copied}"
+        )
+        client.command(
+            f"INSERT INTO {db}.alert_history ({history}) SELECT alert_id, 1, 'opened', 'open', severity, 1,"  # noqa: S608
+            " detected_at, concat('rule:', rule_id), rule_id, rule_version, event_time, event_time, checkpoint_id,"
+            " compound_id, community_code, large_grid, small_grid, dwelling_id, subject_key"
+            f" FROM {db}.{_LEGACY_ALERTS} WHERE {not_copied}"
+        )
+
+    def _table_exists(self, client: Client, name: str) -> bool:
+        rows = client.query(
+            "SELECT count() FROM system.tables WHERE database = {db:String} AND name = {name:String}",
+            parameters={"db": self._database, "name": name},
+        ).result_rows
+        return int(rows[0][0]) > 0
 
 
 def _event_key(event: EnrichedEvent) -> tuple[str, datetime]:
     return event.event_id, event.event_time
 
 
-def _alert_key(alert: Alert) -> tuple[str, datetime]:
-    return alert.alert_id, alert.event_time

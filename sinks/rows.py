@@ -22,8 +22,10 @@ from schemas.outputs import Alert, EnrichedEvent
 
 __all__ = [
     "ALERT_COLUMNS",
+    "ALERT_HISTORY_COLUMNS",
     "EVENT_COLUMNS",
     "SERVER_FILLED_COLUMNS",
+    "alert_history_row",
     "alert_row",
     "event_row",
 ]
@@ -86,8 +88,46 @@ ALERT_COLUMNS: tuple[str, ...] = (
     "summary_zh",
     "summary_en",
     "action",
+    "fingerprint",
+    "status",
+    "count",
+    "revision",
+    "change",
+    "last_event_time",
+    "updated_at",
+    "updated_by",
+    "acknowledged_by",
+    "acknowledged_at",
+    "resolved_by",
+    "resolved_at",
+    "note",
 )
-"""Columns of ``alerts`` written by the sink, in insert order."""
+"""Columns of ``alerts`` (latest revision per alert) written by the sink, in insert order."""
+
+ALERT_HISTORY_COLUMNS: tuple[str, ...] = (
+    "alert_id",
+    "revision",
+    "change",
+    "status",
+    "severity",
+    "count",
+    "at",
+    "by",
+    "note",
+    "rule_id",
+    "rule_version",
+    "fingerprint",
+    "event_time",
+    "last_event_time",
+    "checkpoint_id",
+    "compound_id",
+    "community_code",
+    "large_grid",
+    "small_grid",
+    "dwelling_id",
+    "subject_key",
+)
+"""Columns of ``alert_history`` (one row per revision) written by the sink, in insert order."""
 
 
 def event_row(event: EnrichedEvent) -> Row:
@@ -149,4 +189,50 @@ def alert_row(alert: Alert) -> Row:
         alert.summary_zh,
         alert.summary_en,
         alert.action,
+        alert.fingerprint,
+        alert.status,
+        alert.count,
+        alert.revision,
+        alert.change,
+        alert.last_event_time or alert.event_time,
+        alert.updated_at or alert.detected_at,
+        _updated_by(alert),
+        alert.acknowledged_by,
+        alert.acknowledged_at,
+        alert.resolved_by,
+        alert.resolved_at,
+        alert.note,
     )
+
+
+def alert_history_row(alert: Alert) -> Row:
+    """One ``alert_history`` row, in ``ALERT_HISTORY_COLUMNS`` order: who changed what, when."""
+    place = alert.place
+    return (
+        alert.alert_id,
+        alert.revision,
+        alert.change,
+        alert.status,
+        alert.severity,
+        alert.count,
+        alert.updated_at or alert.detected_at,
+        _updated_by(alert),
+        alert.note,
+        alert.rule_id,
+        alert.rule_version,
+        alert.fingerprint,
+        alert.event_time,
+        alert.last_event_time or alert.event_time,
+        place.checkpoint_id,
+        place.compound_id,
+        place.community_code,
+        place.large_grid,
+        place.small_grid,
+        alert.dwelling_id,
+        alert.subject_key,
+    )
+
+
+def _updated_by(alert: Alert) -> str:
+    """An alert built before revisions existed was made by its rule."""
+    return alert.updated_by or f"rule:{alert.rule_id}"

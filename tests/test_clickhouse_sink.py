@@ -22,6 +22,7 @@ import clickhouse_connect
 import pytest
 from clickhouse_connect.driver.client import Client
 
+from schemas.actions import AlertAction
 from schemas.common import (
     Direction,
     HealthCode,
@@ -33,13 +34,19 @@ from schemas.common import (
 from schemas.outputs import Alert, EnrichedEvent, Place
 from sinks import (
     ALERT_COLUMNS,
+    ALERT_HISTORY_COLUMNS,
     EVENT_COLUMNS,
     ClickHouseSink,
     SinkUnavailable,
     SinkWriteError,
+    alert_history_row,
     alert_row,
+    ddl_statements,
     event_row,
 )
+from streams.alertbook import AlertBook
+from streams.rules import Finding
+from streams.rules.state import MemoryState
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHANGHAI = timezone(timedelta(hours=8))
@@ -176,6 +183,17 @@ def test_alert_round_trips_every_field(sink: ClickHouseSink, reader: Client, dat
         event_ids=("ev-1", "ev-2"),
         action="上门核查，落实居家隔离",
         severity=Severity.CRITICAL,
+        fingerprint="f" * 32,
+        status="acknowledged",
+        count=4,
+        revision=5,
+        change="acknowledged",
+        last_event_time=T0 + timedelta(minutes=9),
+        updated_at=T0 + timedelta(minutes=20),
+        updated_by="op-17",
+        acknowledged_by="op-17",
+        acknowledged_at=T0 + timedelta(minutes=20),
+        note="已派人上门",
     )
 
     assert sink.insert_alerts([alert]) == 1
@@ -186,15 +204,23 @@ def test_alert_round_trips_every_field(sink: ClickHouseSink, reader: Client, dat
     assert by_name["severity"] == "critical"
     assert by_name["summary_zh"] == "申报来源与身份证地址不符"
     assert by_name["detected_at"] - by_name["event_time"] == timedelta(seconds=3)
+    assert (by_name["status"], by_name["revision"], by_name["resolved_at"]) == ("acknowledged", 5, None)
     expected = dict(zip(ALERT_COLUMNS, alert_row(alert), strict=True))
     expected["event_ids"] = list(expected["event_ids"])
     assert by_name == expected
+    [history] = sink.alert_history("al-origin-0001")
+    assert history == dict(zip(ALERT_HISTORY_COLUMNS, alert_history_row(alert), strict=True))
+    assert (history["at"], history["by"], history["change"]) == (T0 + timedelta(minutes=20), "op-17", "acknowledged")
 
 
 def test_tables_hold_exactly_the_row_columns_in_order(
     sink: ClickHouseSink, database: str
 ) -> None:
-    for table, columns in (("enriched_events", EVENT_COLUMNS), ("alerts", ALERT_COLUMNS)):
+    for table, columns in (
+        ("enriched_events", EVENT_COLUMNS),
+        ("alerts", ALERT_COLUMNS),
+        ("alert_history", ALERT_HISTORY_COLUMNS),
+    ):
         names = sink.query_rows(
             "SELECT name FROM system.columns WHERE database = {db:String} AND table = {t:String}"
             " ORDER BY position",
@@ -212,6 +238,12 @@ def test_tables_are_replacing_merge_trees_keyed_by_grid_checkpoint_time_and_id(
         {"db": database},
     )
     assert rows == [
+        (
+            "alert_history",
+            "ReplacingMergeTree",
+            "large_grid, small_grid, checkpoint_id, event_time, alert_id, revision",
+            "toYYYYMM(event_time)",
+        ),
         (
             "alerts",
             "ReplacingMergeTree",
@@ -319,6 +351,7 @@ def test_alerts_table_keeps_one_row_per_alert_id(
     [
         ("enriched_events", EVENT_COLUMNS, event_row(make_event("ev-racing"))),
         ("alerts", ALERT_COLUMNS, alert_row(make_alert("al-racing"))),
+        ("alert_history", ALERT_HISTORY_COLUMNS, alert_history_row(make_alert("al-racing"))),
     ],
 )
 def test_rows_that_bypass_the_lookup_collapse_on_merge(
@@ -450,3 +483,156 @@ def test_count_refuses_unknown_tables(sink: ClickHouseSink) -> None:
 def test_methods_before_setup_fail_loudly(chdb_dsn: str) -> None:
     with pytest.raises(RuntimeError, match="setup"):
         ClickHouseSink(dsn=chdb_dsn, database="gw_never").insert_events([make_event("ev-1")])
+
+
+# Alert revisions: latest state in alerts, every revision in alert_history.
+
+
+def revisions(alert_id: str = "al-1") -> list[Alert]:
+    """Open, acknowledged, resolved: three revisions of one alert, as the alert book publishes them."""
+    opened = make_alert(alert_id, fingerprint="fp-1")
+    acked = make_alert(alert_id, fingerprint="fp-1", revision=2, change="acknowledged", status="acknowledged",
+                       updated_at=T0 + timedelta(minutes=5), updated_by="op-17", acknowledged_by="op-17",
+                       acknowledged_at=T0 + timedelta(minutes=5), note="已派人")
+    resolved = make_alert(alert_id, fingerprint="fp-1", revision=3, change="resolved", status="resolved",
+                          updated_at=T0 + timedelta(minutes=9), updated_by="rule:origin_mismatch",
+                          resolved_by="rule:origin_mismatch", resolved_at=T0 + timedelta(minutes=9), note="已核实")
+    return [opened, acked, resolved]
+
+
+def latest(reader: Client, database: str) -> list[tuple[object, ...]]:
+    return reader.query(
+        f"SELECT alert_id, revision, status, note FROM {database}.alerts FINAL ORDER BY alert_id"
+    ).result_rows
+
+
+def test_alerts_keep_the_latest_revision_and_the_history_every_revision(
+    sink: ClickHouseSink, reader: Client, database: str
+) -> None:
+    for revision in revisions():
+        assert sink.insert_alerts([revision]) == 1
+
+    assert latest(reader, database) == [("al-1", 3, "resolved", "已核实")]
+    history = sink.alert_history("al-1")
+    assert [(h["revision"], h["status"], h["by"], h["at"]) for h in history] == [
+        (1, "open", "rule:origin_mismatch", T0 + timedelta(seconds=3)),
+        (2, "acknowledged", "op-17", T0 + timedelta(minutes=5)),
+        (3, "resolved", "rule:origin_mismatch", T0 + timedelta(minutes=9)),
+    ]
+    assert sink.count("alert_history") == 3
+
+
+def test_replayed_revisions_write_no_row_to_either_table(
+    sink: ClickHouseSink, reader: Client, database: str
+) -> None:
+    assert sink.insert_alerts(revisions()[:2]) == 2
+
+    assert sink.insert_alerts(revisions()[:2]) == 0
+    assert sink.insert_alerts(revisions()) == 1  # only revision 3 is new
+
+    assert raw_count(reader, database, "alert_history") == 3
+    assert raw_count(reader, database, "alerts") == 2  # revision 2 (batch 1) and 3 (batch 3)
+    assert latest(reader, database) == [("al-1", 3, "resolved", "已核实")]
+
+
+def test_one_batch_of_revisions_writes_the_highest_to_alerts_and_all_to_history(
+    sink: ClickHouseSink, reader: Client, database: str
+) -> None:
+    opened, acked, resolved = revisions()
+
+    assert sink.insert_alerts([acked, resolved, opened, acked]) == 3
+
+    assert raw_count(reader, database, "alerts") == 1
+    assert raw_count(reader, database, "alert_history") == 3
+    assert latest(reader, database) == [("al-1", 3, "resolved", "已核实")]
+
+
+def test_an_older_revision_arriving_late_does_not_replace_the_latest(
+    sink: ClickHouseSink, reader: Client, database: str
+) -> None:
+    opened, acked, _ = revisions()
+
+    sink.insert_alerts([acked])
+    assert sink.insert_alerts([opened]) == 1
+
+    assert latest(reader, database) == [("al-1", 2, "acknowledged", "已派人")]
+    reader.command(f"OPTIMIZE TABLE {database}.alerts FINAL")
+    assert raw_count(reader, database, "alerts") == 1
+    assert [h["revision"] for h in sink.alert_history("al-1")] == [1, 2]
+
+
+def test_retry_after_alerts_were_written_but_history_was_not_completes_without_duplicates(
+    sink: ClickHouseSink, reader: Client, database: str
+) -> None:
+    opened = revisions()[0]
+    reader.insert("alerts", [alert_row(opened)], column_names=ALERT_COLUMNS, database=database)
+
+    assert sink.insert_alerts([opened]) == 1
+
+    assert sink.count("alerts") == 1
+    assert sink.count("alert_history") == 1
+
+
+def test_alert_book_revisions_round_trip_through_the_sink(sink: ClickHouseSink, reader: Client, database: str) -> None:
+    book = AlertBook(MemoryState[Alert](), windows={"fever": timedelta(minutes=10)})
+    fever = Finding("fever", 1, Severity.WARNING, "体温异常", "Fever")
+    published: list[Alert] = []
+    for i in range(3):
+        event = make_event(f"ev-{i}", at=T0 + timedelta(minutes=i), subject_key="pk_1")
+        published += book.observe(fever, event, detected_at=T0 + timedelta(minutes=i, seconds=1))
+    opened = published[0]
+    ack = book.apply(AlertAction(action_id="act-1", alert_id=opened.alert_id, fingerprint=opened.fingerprint,
+                                 action="acknowledge", by="op-17", at=T0 + timedelta(minutes=4)))
+    assert ack is not None
+    published.append(ack)
+
+    assert sink.insert_alerts(published) == 4
+    assert sink.insert_alerts(published) == 0
+
+    [(alert_id, revision, status, _)] = latest(reader, database)
+    assert (alert_id, revision, status) == (opened.alert_id, 4, "acknowledged")
+    counts = reader.query(f"SELECT count FROM {database}.alerts FINAL").result_rows
+    assert counts == [(3,)]
+    assert [h["change"] for h in sink.alert_history(opened.alert_id)] == [
+        "opened", "repeated", "repeated", "acknowledged"
+    ]
+
+
+def test_alerts_table_of_020_is_replaced_and_its_rows_kept_as_revision_one(chdb_dsn: str, database: str) -> None:
+    reader = clickhouse_connect.get_client(dsn=chdb_dsn)  # not the fixture: that one sets the database up first
+    legacy_ddl = dict(ddl_statements(database))
+    reader.command(legacy_ddl["001_database.sql"])
+    reader.command(legacy_ddl["020_alerts.sql"])
+    legacy_columns = ALERT_COLUMNS[: ALERT_COLUMNS.index("action") + 1]
+    old = make_alert("al-old", dwelling_id="dw-1")
+    reader.insert("alerts", [alert_row(old)[: len(legacy_columns)]], column_names=legacy_columns, database=database)
+
+    for _ in range(2):  # the second setup finds everything done
+        upgraded = ClickHouseSink(dsn=chdb_dsn, database=database)
+        upgraded.setup()
+        try:
+            engine = reader.command(
+                f"SELECT engine_full FROM system.tables WHERE database = '{database}' AND name = 'alerts'"
+            )
+            assert str(engine).startswith("ReplacingMergeTree(revision)")
+            assert latest(reader, database) == [("al-old", 1, "open", "")]
+            [history] = upgraded.alert_history("al-old")
+            assert (history["revision"], history["by"], history["dwelling_id"]) == (1, "rule:origin_mismatch", "dw-1")
+            assert raw_count(reader, database, "alerts_020") == 1
+            assert upgraded.insert_alerts([old]) == 0
+        finally:
+            upgraded.close()
+    upgraded = ClickHouseSink(dsn=chdb_dsn, database=database)
+    upgraded.setup()
+    try:
+        assert upgraded.insert_alerts([make_alert("al-old", revision=2, status="resolved")]) == 1
+    finally:
+        upgraded.close()
+    assert latest(reader, database) == [("al-old", 2, "resolved", "")]
+    assert raw_count(reader, database, "alert_history") == 2
+    reader.close()
+
+
+def test_a_fresh_database_keeps_no_table_of_020(sink: ClickHouseSink, database: str) -> None:
+    names = sink.query_rows("SELECT name FROM system.tables WHERE database = {db:String}", {"db": database})
+    assert sorted(name for (name,) in names) == ["alert_history", "alerts", "enriched_events"]
