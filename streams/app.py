@@ -83,6 +83,6 @@ def create_app(settings: Settings, resources: WorkerResources) -> faust.App:
         dead_letter=dead_letters,
     )
     app.task(replicator.run)
-    events_agent.register(pipeline)
-    sink_agents.register(pipeline, resources.sink_runner)
+    feeder = sink_agents.register(pipeline, resources.sink_runner)
+    events_agent.register(pipeline, feeder)
     return app

@@ -66,6 +66,14 @@ class RuleSettings(BaseModel):
     fever_threshold_c: float = Field(default=37.3, ge=35.0, le=42.0)
 
 
+class StreamSettings(BaseModel):
+    """How the events agent takes records: larger takes amortise Faust's per-record cost, ``take_within`` caps the
+    delay a quiet stream adds before an event is judged."""
+
+    take_records: int = Field(default=500, ge=1, description="At most this many uploads per take.")
+    take_within: float = Field(default=0.01, gt=0, description="Seconds a take waits to fill before it is judged.")
+
+
 class MetricsSettings(BaseModel):
     port: int = Field(default=9464, ge=0, le=65535, description="0 disables the endpoint.")
     host: str = "127.0.0.1"
@@ -89,6 +97,7 @@ class Settings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings()
     clickhouse: ClickHouseSettings = ClickHouseSettings()
     rules: RuleSettings = RuleSettings()
+    stream: StreamSettings = StreamSettings()
     metrics: MetricsSettings = MetricsSettings()
     privacy: PrivacySettings = PrivacySettings()
 

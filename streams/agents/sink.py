@@ -1,12 +1,15 @@
-"""Sink agents: enriched events and alerts into ClickHouse, in batches.
+"""The ClickHouse side of the worker: enriched events fed in-process, alerts by an agent.
 
-Records are taken in batches with ``stream.noack_take`` and acked by hand
-only after their rows are written (or their record is dead-lettered), so
-committed offsets never run ahead of what ClickHouse holds, not even when the
-worker is stopped mid-write (``take_events`` would ack in a ``finally``). A
-failed write is retried with back-off instead of being skipped: the worker
-falls behind but loses nothing. All ClickHouse calls run on one
-dedicated thread, off the event loop.
+Enriched events go to ClickHouse straight from the events agent through a
+``SinkFeeder``: the rows are already in memory, so consuming them back from the
+enriched-events topic (which stays, for downstream systems) would only decode
+every event a second time. The feeder acks the source records only after their
+rows are written, so committed offsets never run ahead of what ClickHouse
+holds, not even when the worker is stopped mid-write. Alerts are consumed from
+their topic by a sink agent that does the same with ``stream.noack_take``
+(``take_events`` would ack in a ``finally``). A failed write is retried with
+back-off instead of being skipped: the worker falls behind but loses nothing.
+All ClickHouse calls run on one dedicated thread, off the event loop.
 """
 
 from __future__ import annotations
@@ -14,13 +17,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from schemas import Alert, EnrichedBatch, EnrichedEvent
+from schemas import Alert
 from sinks import ClickHouseSink, SinkError
 from streams.agents.context import Pipeline
 from streams.codec import Rejected, decode_record, safe_error
@@ -84,17 +87,71 @@ class SinkRunner:
         self._executor.shutdown(wait=True)
 
 
-def register(p: Pipeline, runner: SinkRunner) -> None:
-    cfg = p.settings.clickhouse
+class SinkFeeder:
+    """Rows waiting for one table, and the acks that wait for them.
 
-    def events_rows(batch: EnrichedBatch) -> Sequence[EnrichedEvent]:
-        return batch.events
+    At most one write is in flight while the next batch fills, so the events
+    agent keeps working during a write; when the next batch is full too, ``add``
+    waits for the write (back-pressure instead of unbounded memory).
+    """
+
+    def __init__(
+        self,
+        runner: SinkRunner,
+        table: str,
+        insert: Callable[[Sequence[Any]], int],
+        *,
+        batch_rows: int,
+        flush_seconds: float,
+    ) -> None:
+        self._runner = runner
+        self._table = table
+        self._insert = insert
+        self._batch_rows = batch_rows
+        self._flush_seconds = flush_seconds
+        self._rows: list[Any] = []
+        self._acks: list[Callable[[], Awaitable[Any]]] = []
+        self._oldest = 0.0
+        self._inflight: asyncio.Task[None] | None = None
+
+    async def add(self, rows: Sequence[Any], ack: Callable[[], Awaitable[Any]]) -> None:
+        """Queue ``rows``; ``ack`` runs once they (and all queued before them) are stored."""
+        if not self._acks:
+            self._oldest = time.monotonic()
+        self._rows.extend(rows)
+        self._acks.append(ack)
+        if len(self._rows) >= self._batch_rows:
+            await self._start_write()
+
+    async def tick(self) -> None:
+        """Flush a batch that has waited ``flush_seconds``; called by a timer."""
+        idle = self._inflight is None or self._inflight.done()
+        if self._acks and idle and time.monotonic() - self._oldest >= self._flush_seconds:
+            await self._start_write()
+
+    async def _start_write(self) -> None:
+        if self._inflight is not None:
+            await self._inflight  # writes stay in order: acks must never overtake an earlier batch
+        rows, acks = self._rows, self._acks
+        self._rows, self._acks = [], []
+        self._inflight = asyncio.ensure_future(self._write(rows, acks))
+
+    async def _write(self, rows: list[Any], acks: list[Callable[[], Awaitable[Any]]]) -> None:
+        if rows:
+            await self._runner.write(self._table, self._insert, rows)
+        for ack in acks:
+            await ack()
+
+
+def register(p: Pipeline, runner: SinkRunner) -> SinkFeeder:
+    """Start the sink, the alerts agent, and return the feeder for enriched events."""
+    cfg = p.settings.clickhouse
+    feeder = SinkFeeder(runner, "enriched_events", runner.sink.insert_events,
+                        batch_rows=cfg.batch_rows, flush_seconds=cfg.flush_seconds)
 
     def alert_rows(alert: Alert) -> Sequence[Alert]:
         return (alert,)
 
-    _sink_agent(p, runner, "enriched-events", EnrichedBatch, events_rows, runner.sink.insert_events,
-                "enriched_events", max_records=max(1, cfg.batch_rows // 50), within=cfg.flush_seconds)
     _sink_agent(p, runner, "alerts", Alert, alert_rows, runner.sink.insert_alerts,
                 "alerts", max_records=cfg.batch_rows, within=cfg.flush_seconds)
 
@@ -102,6 +159,8 @@ def register(p: Pipeline, runner: SinkRunner) -> None:
         await runner.start()
 
     p.app.task(start_sink)
+    p.app.timer(min(cfg.flush_seconds, 0.25))(feeder.tick)
+    return feeder
 
 
 def _sink_agent(
