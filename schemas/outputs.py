@@ -46,7 +46,7 @@ class Place(Contract):
 class EnrichedEvent(Contract):
     schema_version: Literal[1] = SCHEMA_VERSION
     event_id: Ident
-    event_type: Literal["qr_scan", "passage", "perimeter_report", "sighting"]
+    event_type: Literal["qr_scan", "passage", "perimeter_report", "sighting", "checkpoint_silence", "register_check"]
     event_time: AwareDatetime
     place: Place
     lat: float | None = Field(default=None, description="Of the checkpoint where it happened.")

@@ -12,14 +12,19 @@ from datetime import timedelta
 
 import faust
 
+from schemas import Alert
 from sinks import ClickHouseSink
+from streams.agents import alerting, judge, register_check
 from streams.agents import events as events_agent
 from streams.agents import sink as sink_agents
 from streams.agents.context import DeadLetters, Pipeline
+from streams.agents.tables import TableState, table_state
+from streams.alertbook import AlertBook
+from streams.catalogue import Catalogue, load_catalogue
+from streams.engine import Engine
 from streams.enrich import Enricher
 from streams.privacy import PersonKeys
 from streams.registers import RegisterReplicator, RegisterStore, StoreMaster
-from streams.rules import default_rules
 from streams.settings import TOPICS, Settings
 
 
@@ -45,8 +50,14 @@ class WorkerResources:
         self.store.close()
 
 
-def create_app(settings: Settings, resources: WorkerResources) -> faust.App:
-    """Build the worker's app over ``resources`` (which the caller closes after the worker)."""
+def create_app(settings: Settings, resources: WorkerResources, catalogue: Catalogue | None = None) -> faust.App:
+    """Build the worker's app over ``resources`` (which the caller closes after the worker).
+
+    The rule catalogue is read and checked here, before anything runs: a bad
+    file (``CatalogueError``) or a rule version the code does not implement
+    (``RuleVersionMismatch``) stops the worker at start-up.
+    """
+    catalogue = catalogue or load_catalogue(settings.rules.file)
     kafka = settings.kafka
     settings.worker_dir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
@@ -70,19 +81,32 @@ def create_app(settings: Settings, resources: WorkerResources) -> faust.App:
         )
         for logical in TOPICS
     }
+    rule_state = app.Table("rule-state", default=None, partitions=kafka.partitions,
+                           key_serializer="raw", value_serializer="raw",
+                           help="Stateful rules' memory, keyed <rule id>|<state key>.")
+    alert_state = app.Table("alert-book", default=None, partitions=kafka.partitions,
+                            key_serializer="raw", value_serializer="raw",
+                            help="Latest revision of the newest alert per fingerprint.")
     keys = PersonKeys(secret=settings.privacy.person_key_secret.get_secret_value().encode())
     dead_letters = DeadLetters(topics["dead-letters"])
     replicator = RegisterReplicator(settings=settings, store=resources.store, keys=keys, reject=dead_letters)
+    master = StoreMaster(resources.store)
     pipeline = Pipeline(
         settings=settings,
         app=app,
         topics=topics,
         registers=replicator,
-        enricher=Enricher(master=StoreMaster(resources.store), keys=keys),
-        rules=default_rules(settings.rules),
+        enricher=Enricher(master=master, keys=keys),
+        engine=Engine(catalogue, states=lambda rule_id: table_state(rule_state, rule_id)),
+        master=master,
         dead_letter=dead_letters,
     )
+    book = AlertBook(TableState(alert_state, "alert", Alert),
+                     windows={spec.id: spec.suppression_window for spec in catalogue.rules})
     app.task(replicator.run)
     feeder = sink_agents.register(pipeline, resources.sink_runner)
     events_agent.register(pipeline, feeder)
+    judge.register(pipeline)
+    alerting.register(pipeline, book)
+    register_check.register(pipeline)
     return app

@@ -225,13 +225,13 @@ class LateNightEntryParams(RuleParams):
         return self
 
 
-RegisterField = Literal["address", "quarantine", "health_code"]
+RegisterField = Literal["address", "quarantined", "health_code"]
 
 
 class RegisterMismatchParams(RuleParams):
     rule_id = "register_mismatch"
     fields: tuple[RegisterField, ...] = Field(
-        default=("address", "quarantine", "health_code"), min_length=1,
+        default=("address", "quarantined", "health_code"), min_length=1,
         description="What the provincial and the county register must agree on.",
     )
 

@@ -50,11 +50,18 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from prometheus_client import start_http_server
 
     from streams.app import WorkerResources, create_app
+    from streams.catalogue import CatalogueError, load_catalogue
+    from streams.engine import RuleVersionMismatch
     from streams.metrics import WORKER_READY
     from streams.topics import ensure_topics
 
     settings = _settings(args)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:  # refuse a bad rule catalogue before touching Kafka
+        catalogue = load_catalogue(settings.rules.file)
+    except (CatalogueError, RuleVersionMismatch) as exc:
+        print(f"gridwatch worker: refusing to start: {exc}", file=sys.stderr)
+        return 2
     ensure_topics(settings.kafka)
     if settings.metrics.port:
         start_http_server(settings.metrics.port, addr=settings.metrics.host)
@@ -62,7 +69,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
             "metrics on http://%s:%d/metrics", settings.metrics.host, settings.metrics.port
         )
     resources = WorkerResources.open(settings)
-    app = create_app(settings, resources)
+    try:
+        app = create_app(settings, resources, catalogue)
+    except RuleVersionMismatch as exc:
+        resources.close()
+        print(f"gridwatch worker: refusing to start: {exc}", file=sys.stderr)
+        return 2
     class ReadyWorker(Worker):
         async def on_startup_finished(self) -> None:
             await super().on_startup_finished()

@@ -75,3 +75,19 @@ SINK_BATCH_SECONDS = Histogram(
     ["table"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
+
+LATE_EVENTS = Counter(
+    "gridwatch_late_events_total",
+    "Events older than the watermark minus the lateness: stateful rules skip them, per-event rules judge them.",
+    ["family"],
+)
+ALERT_REVISIONS = Counter(
+    "gridwatch_alert_revisions_total",
+    "Alert revisions published, by what changed (opened, repeated, escalated, acknowledged, resolved, expired...).",
+    ["rule", "change"],
+)
+ALERT_ACTIONS = Counter(
+    "gridwatch_alert_actions_total",
+    "Operator actions on the alert-actions topic: applied, or ignored (unknown, superseded or resolved alert).",
+    ["action", "outcome"],
+)

@@ -41,7 +41,7 @@ def settings_env(settings: Settings, base: dict[str, str] | None = None) -> dict
         "GRIDWATCH_CLICKHOUSE__DATABASE": c.database,
         "GRIDWATCH_CLICKHOUSE__BATCH_ROWS": str(c.batch_rows),
         "GRIDWATCH_CLICKHOUSE__FLUSH_SECONDS": str(c.flush_seconds),
-        "GRIDWATCH_RULES__FEVER_THRESHOLD_C": str(settings.rules.fever_threshold_c),
+        **({"GRIDWATCH_RULES__FILE": str(settings.rules.file)} if settings.rules.file else {}),
         "GRIDWATCH_METRICS__PORT": str(m.port),
         "GRIDWATCH_METRICS__HOST": m.host,
         "GRIDWATCH_PRIVACY__PERSON_KEY_SECRET": settings.privacy.person_key_secret.get_secret_value(),

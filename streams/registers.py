@@ -81,6 +81,15 @@ class RegisterStore:
         value: bytes | None = self._db.get(prefix + key.encode())
         return value
 
+    def values(self, prefix: bytes) -> list[bytes]:
+        """Every value under ``prefix``: for small registers only (checkpoints), never per event."""
+        out: list[bytes] = []
+        for key, value in self._db.items(from_key=prefix):
+            if not (isinstance(key, bytes) and key.startswith(prefix)):
+                break
+            out.append(bytes(value))  # raw mode: values are bytes
+        return out
+
     def get_raw(self, key: bytes) -> bytes | None:
         value: bytes | None = self._db.get(key)
         return value
@@ -275,6 +284,10 @@ class StoreMaster:
     def resident(self, person_key: str) -> Resident | None:
         raw = self._store.get(b"r|", person_key)
         return Resident.model_validate_json(raw) if raw is not None else None
+
+    def checkpoints(self) -> list[Checkpoint]:
+        """All checkpoints (a scan: for the silent-checkpoint tick, not the per-event path)."""
+        return [self._cached(raw, Checkpoint.model_validate_json) for raw in self._store.values(b"c|")]
 
     def checkpoint(self, checkpoint_id: str) -> Checkpoint | None:
         found: Checkpoint | None = self._cached(self._store.get(b"c|", checkpoint_id), Checkpoint.model_validate_json)

@@ -30,6 +30,8 @@ TOPICS: dict[str, bool] = {
     "alerts": False,
     "alert-actions": False,
     "dead-letters": False,
+    "rule-input": False,  # internal: events routed to the partition of a stateful rule's key
+    "findings": False,  # internal: findings routed to the partition of their alert fingerprint
 }
 
 
@@ -61,9 +63,6 @@ class RuleSettings(BaseModel):
         default=None,
         description="Rule catalogue (YAML, see streams/catalogue.py); None is the one shipped with the package.",
     )
-    # Legacy: the catalogue's fever.params.threshold_c is the source of thresholds. This stays only until
-    # default_rules reads the catalogue (process.py and tests/test_rules.py still set it); then it goes.
-    fever_threshold_c: float = Field(default=37.3, ge=35.0, le=42.0)
 
 
 class StreamSettings(BaseModel):

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from schemas import EnrichedEvent, QuarantineOrder, RiskArea, Severity
+from streams.catalogue import load_catalogue, packaged_catalogue, parse_catalogue
+from streams.engine import Engine
 from streams.enrich import Enricher
 from streams.idcard import with_check_digit
 from streams.master import MemoryMaster
@@ -17,11 +20,8 @@ from streams.rules import (
     OriginMismatch,
     PerimeterBreach,
     UnregisteredPerson,
-    default_rules,
-    evaluate,
 )
 from streams.rules.state import MemoryState
-from streams.settings import RuleSettings
 from tests.factories import (
     COMPOUNDS,
     CST,
@@ -68,10 +68,12 @@ def test_fever_stays_quiet_below_threshold_or_without_reading() -> None:
     assert rule.evaluate(enrich(passage("e", temperature_c=None))) is None
 
 
-def test_fever_threshold_comes_from_settings() -> None:
-    rules = default_rules(RuleSettings(fever_threshold_c=38.0))
-    findings = evaluate(rules, enrich(passage("e", temperature_c=37.6)))
-    assert [f.rule_id for f in findings] == []
+def test_fever_threshold_comes_from_the_catalogue() -> None:
+    text = Path(packaged_catalogue()).read_text(encoding="utf-8").replace("threshold_c: 37.3", "threshold_c: 38.0")
+    assert "threshold_c: 38.0" in text
+    engine = Engine(parse_catalogue(text), states=lambda rule_id: MemoryState())
+    assert [f.rule_id for f in engine.evaluate(enrich(passage("e", temperature_c=37.6)))] == []
+    assert [f.rule_id for f in engine.evaluate(enrich(passage("f", temperature_c=38.1)))] == ["fever"]
 
 
 # health code ---------------------------------------------------------------
@@ -147,7 +149,8 @@ def test_article_returnee_declaring_xiacheng_with_gongshu_card_needs_quarantine(
     assert "330103" in finding.summary_en and "330105" in finding.summary_en
     assert "inferred" in finding.summary_en
     # she is a registered Wenfeng resident entering her own compound: only this rule fires
-    assert [f.rule_id for f in evaluate(default_rules(RuleSettings()), event)] == ["origin_mismatch"]
+    engine = Engine(load_catalogue(), states=lambda rule_id: MemoryState())
+    assert [f.rule_id for f in engine.evaluate(event)] == ["origin_mismatch"]
 
 
 def test_origin_mismatch_without_risk_area_is_a_warning_to_verify() -> None:

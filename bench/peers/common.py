@@ -2,7 +2,7 @@
 
 The peers differ only in the streaming framework around the work, so the work
 itself lives here: ``Processor`` runs our pure logic (``Enricher``,
-``default_rules``, ``build_alert``) exactly as the worker does, and
+``Engine``, ``build_alert``) exactly as the worker does, and
 ``EventBudget`` decides which events of a record still count, when timing
 starts and when it ends. Loading the registers and creating the output topic
 happen before the first event and are not timed.
@@ -32,12 +32,14 @@ from pydantic import ValidationError
 
 from schemas import Alert, Checkpoint, Compound, EnrichedEvent, Event, EventBatch, QuarantineOrder, Resident, RiskArea
 from streams.alerts import build_alert
+from streams.catalogue import Catalogue, load_catalogue
 from streams.codec import describe, safe_error
+from streams.engine import Engine
 from streams.enrich import Enricher
 from streams.master import MemoryMaster, merge_risk
 from streams.privacy import PersonKeys
-from streams.rules import default_rules, evaluate
-from streams.settings import KafkaSettings, PrivacySettings, RuleSettings
+from streams.rules.state import MemoryState
+from streams.settings import KafkaSettings, PrivacySettings
 from streams.topics import admin_client
 
 PROGRESS_EVERY = 100_000
@@ -261,9 +263,9 @@ class Processed:
 class Processor:
     """Decode, enrich, evaluate: the worker's logic, without its framework."""
 
-    def __init__(self, master: MemoryMaster, keys: PersonKeys, rules: RuleSettings | None = None) -> None:
+    def __init__(self, master: MemoryMaster, keys: PersonKeys, catalogue: Catalogue | None = None) -> None:
         self._enricher = Enricher(master=master, keys=keys)
-        self._rules = default_rules(rules or RuleSettings())
+        self._engine = Engine(catalogue or load_catalogue(), states=lambda rule_id: MemoryState())
 
     @staticmethod
     def decode(raw: bytes, where: str) -> EventBatch:
@@ -276,7 +278,7 @@ class Processor:
     def process(self, event: Event, detected_at: datetime) -> Processed:
         try:
             enriched = self._enricher.enrich(event)
-            findings = evaluate(self._rules, enriched)
+            findings = self._engine.evaluate(enriched)
             return Processed(enriched, tuple(build_alert(f, enriched, detected_at=detected_at) for f in findings))
         except Exception as exc:  # an exception's message can quote personal data: keep type and place
             raise PeerError(f"processing event failed: {safe_error(exc)}") from None

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import faust
 
 from streams.codec import Rejected, dead_letter
+from streams.engine import Engine
 from streams.enrich import Enricher
 from streams.metrics import DEAD_LETTERS
-from streams.registers import RegisterReplicator
-from streams.rules import Rule
+from streams.registers import RegisterReplicator, StoreMaster
 from streams.settings import Settings
 
 
@@ -44,5 +43,6 @@ class Pipeline:
     topics: dict[str, Any]
     registers: RegisterReplicator
     enricher: Enricher
-    rules: Sequence[Rule]
+    engine: Engine
+    master: StoreMaster
     dead_letter: DeadLetters

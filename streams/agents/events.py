@@ -1,46 +1,70 @@
-"""The events agent: decode a terminal's upload, enrich each event, run the rules.
+"""The events agent: decode a terminal's upload, enrich each event, judge what needs no state.
 
 Per record (one upload of many events) it produces one enriched batch, keyed
-by the uploading terminal, and one alert per finding, keyed by large grid so
-each grid's alerts stay in order on one partition. A bad event is
-dead-lettered alone; the rest of its batch goes on.
+by the uploading terminal. Per-event rules run here; their findings go to the
+``findings`` topic keyed by alert fingerprint. Events that stateful rules need
+are routed to ``rule-input``, one record per destination partition per take,
+on the partition of the key their state lives under (person, dwelling,
+checkpoint). A bad event is dead-lettered alone; the rest of its batch goes on.
 
 Records are taken many at a time and acked only once the sink feeder has
-stored their enriched rows in ClickHouse; alerts are sent at once, so a
-ClickHouse write never delays an alert.
+stored their enriched rows in ClickHouse; findings and routed events are sent
+at once, so a ClickHouse write never delays an alert.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from datetime import UTC, datetime
 from typing import Any
 
-from schemas import Alert, EnrichedBatch, EnrichedEvent
+from schemas import EnrichedBatch, EnrichedEvent
+from schemas.internal import FindingRecord, RuleInput, RuleInputBatch
 from streams.agents.context import Pipeline
 from streams.agents.sink import SinkFeeder
-from streams.alerts import build_alert
+from streams.agents.tables import partition_of
 from streams.codec import Rejected, decode_batch, safe_error
-from streams.metrics import (
-    ALERT_LATENCY,
-    ALERTS,
-    ENRICHMENT_MISSES,
-    EVENTS_CONSUMED,
-    RECORDS_CONSUMED,
-)
-from streams.rules import evaluate
+from streams.engine import Family
+from streams.findings import fingerprint_of, to_record
+from streams.metrics import ENRICHMENT_MISSES, EVENTS_CONSUMED, RECORDS_CONSUMED
 
 log = logging.getLogger(__name__)
+
+
+class _Take:
+    """What one take produces besides rows: findings, and events routed per partition."""
+
+    def __init__(self) -> None:
+        self.findings: list[FindingRecord] = []
+        self.routed: dict[int, list[RuleInput]] = {}
+        self.latest_at_checkpoint: dict[str, RuleInput] = {}
+        self.uploaded_at: float | None = None
+
+    def route(self, family: Family, key: str, event: EnrichedEvent, partitions: int) -> None:
+        if family == "checkpoint":  # silence needs only each checkpoint's latest event of the take
+            seen = self.latest_at_checkpoint.get(key)
+            if seen is None or seen.event.event_time <= event.event_time:
+                self.latest_at_checkpoint[key] = RuleInput(family=family, key=key, event=event)
+            return
+        self.routed.setdefault(partition_of(key, partitions), []).append(RuleInput(family=family, key=key, event=event))
+
+    def batches(self, partitions: int) -> dict[int, RuleInputBatch]:
+        for key, item in self.latest_at_checkpoint.items():
+            self.routed.setdefault(partition_of(key, partitions), []).append(item)
+        return {part: RuleInputBatch(items=tuple(items), uploaded_at=self.uploaded_at)
+                for part, items in self.routed.items()}
 
 
 def register(p: Pipeline, feeder: SinkFeeder) -> None:
     source = p.topics["events"]
     enriched_topic = p.topics["enriched-events"]
-    alerts_topic = p.topics["alerts"]
+    findings_topic = p.topics["findings"]
+    rule_input = p.topics["rule-input"]
     name = source.get_topic_name()
+    partitions = p.settings.kafka.partitions
+    engine = p.engine
 
-    async def handle(msg: Any) -> list[EnrichedEvent]:
+    async def handle(msg: Any, take: _Take) -> list[EnrichedEvent]:
         if msg.value is None:
             await p.dead_letter(Rejected("schema_violation", "record has no value"), msg)
             return []
@@ -51,15 +75,18 @@ def register(p: Pipeline, feeder: SinkFeeder) -> None:
         for rejected in decoded.rejected:
             await p.dead_letter(rejected, msg)
 
+        uploaded_at = msg.timestamp or None
+        if uploaded_at and (take.uploaded_at is None or uploaded_at > take.uploaded_at):
+            take.uploaded_at = uploaded_at
         enriched: list[EnrichedEvent] = []
-        alerts: list[Alert] = []
         detected_at = datetime.now(UTC)
         by_type: dict[str, int] = {}
         for i, ev in enumerate(decoded.events):
             by_type[ev.event_type] = by_type.get(ev.event_type, 0) + 1
             try:
                 e = p.enricher.enrich(ev)
-                findings = evaluate(p.rules, e)
+                findings = engine.per_event(e)
+                routes = engine.routes(e)
             except Exception as exc:  # per event: dead-letter it, keep the batch going
                 why = safe_error(exc)
                 log.error("event %d of %s[%s]@%s failed: %s", i, name, msg.partition, msg.offset, why)
@@ -68,7 +95,9 @@ def register(p: Pipeline, feeder: SinkFeeder) -> None:
             for miss in e.misses:
                 ENRICHMENT_MISSES.labels(lookup=miss).inc()
             enriched.append(e)
-            alerts.extend(build_alert(f, e, detected_at=detected_at) for f in findings)
+            take.findings.extend(to_record(f, e, detected_at=detected_at, uploaded_at=uploaded_at) for f in findings)
+            for family, key in routes:
+                take.route(family, key, e, partitions)
 
         for event_type, n in by_type.items():
             EVENTS_CONSUMED.labels(topic=name, event_type=event_type).inc(n)
@@ -77,13 +106,6 @@ def register(p: Pipeline, feeder: SinkFeeder) -> None:
                 batch_id=decoded.batch_id, source=decoded.source, events=tuple(enriched)
             )
             await enriched_topic.send(key=decoded.source.encode(), value=batch.model_dump_json().encode())
-        for alert in alerts:
-            await alerts_topic.send(key=alert.place.large_grid.encode(), value=alert.model_dump_json().encode())
-            ALERTS.labels(rule=alert.rule_id, severity=alert.severity.value).inc()
-        if alerts and msg.timestamp:
-            latency = max(0.0, time.time() - msg.timestamp)
-            for _ in alerts:
-                ALERT_LATENCY.observe(latency)
         return enriched
 
     async def process(stream: Any) -> None:
@@ -91,15 +113,20 @@ def register(p: Pipeline, feeder: SinkFeeder) -> None:
         cfg = p.settings.stream
         async for events in stream.noack_take(cfg.take_records, within=cfg.take_within):
             rows: list[EnrichedEvent] = []
+            take = _Take()
             for event in events:
                 msg = event.message
                 try:
-                    rows.extend(await handle(msg))
+                    rows.extend(await handle(msg, take))
                 except Exception as exc:  # never let one record stop the agent (Faust would ack and move on)
                     why = safe_error(exc)
                     log.error("record %s[%s]@%s failed: %s", name, msg.partition, msg.offset, why)
                     await p.dead_letter(Rejected("processing_error", why), msg)
             RECORDS_CONSUMED.labels(topic=name).inc(len(events))
+            for record in take.findings:
+                await findings_topic.send(key=fingerprint_of(record).encode(), value=record.model_dump_json().encode())
+            for part, batch in take.batches(partitions).items():
+                await rule_input.send(value=batch.model_dump_json().encode(), partition=part)
 
             async def ack(taken: list[Any] = events) -> None:
                 for event in taken:

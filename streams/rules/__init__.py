@@ -1,6 +1,7 @@
 """The detection rules: pure logic over enriched events.
 
-``default_rules`` builds the catalogue the worker runs, from settings.
+Which rules run, with which thresholds, is the catalogue's business
+(``streams/rules/catalogue.yaml``); ``streams.engine.Engine`` builds them.
 """
 
 from __future__ import annotations
@@ -14,17 +15,6 @@ from streams.rules.health_code import HealthCodeRule
 from streams.rules.origin import OriginMismatch
 from streams.rules.perimeter import PerimeterBreach
 from streams.rules.unregistered import UnregisteredPerson
-from streams.settings import RuleSettings
-
-
-def default_rules(settings: RuleSettings) -> tuple[Rule, ...]:
-    return (
-        PerimeterBreach(),
-        UnregisteredPerson(),
-        Fever(threshold_c=settings.fever_threshold_c),
-        HealthCodeRule(),
-        OriginMismatch(),
-    )
 
 
 def evaluate(rules: Sequence[Rule], event: EnrichedEvent) -> list[Finding]:
@@ -39,6 +29,5 @@ __all__ = [
     "PerimeterBreach",
     "Rule",
     "UnregisteredPerson",
-    "default_rules",
     "evaluate",
 ]

@@ -1,0 +1,54 @@
+"""Records on the worker's internal topics: how work moves between its own agents.
+
+These are not contracts for subscribers (``gridwatch schemas`` does not
+publish them): they change with the worker. They are pydantic models all the
+same, so a record that a newer or older worker cannot read is dead-lettered
+with a reason instead of crashing an agent.
+
+``rule-input`` carries enriched events to the partition of the key a stateful
+rule family keeps its state under; one record holds every event of one take
+bound for one partition, which amortises Faust's per-record cost.
+``findings`` carries one finding with the event it is about, keyed by the
+alert fingerprint, to the alert book that owns that fingerprint.
+
+The two synthetic ``EnrichedEvent`` types stand for what no terminal uploads:
+``checkpoint_silence`` (a silent checkpoint seen on the watermark) and
+``register_check`` (the two registers compared for one person).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from schemas.common import SCHEMA_VERSION, Contract, Severity
+from schemas.outputs import EnrichedEvent
+
+
+class RuleInput(Contract):
+    family: Literal["person", "dwelling", "checkpoint"]
+    key: str
+    event: EnrichedEvent
+
+
+class RuleInputBatch(Contract):
+    schema_version: Literal[1] = SCHEMA_VERSION
+    items: tuple[RuleInput, ...]
+    uploaded_at: float | None = Field(default=None, description="Kafka timestamp of the newest upload, seconds.")
+
+
+class FindingRecord(Contract):
+    schema_version: Literal[1] = SCHEMA_VERSION
+    rule_id: str
+    rule_version: int
+    severity: Severity
+    summary_zh: str
+    summary_en: str
+    action: str = ""
+    subject: str = ""
+    related_event_ids: tuple[str, ...] = ()
+    resolves: bool = False
+    event: EnrichedEvent
+    detected_at: AwareDatetime
+    uploaded_at: float | None = Field(default=None, description="Kafka timestamp of the upload, for latency.")

@@ -1,0 +1,77 @@
+"""The alert book agents: findings and operator actions in, alert revisions out.
+
+Both read topics keyed by alert fingerprint (``findings``, ``alert-actions``)
+with the same partition count, so Faust assigns a fingerprint's partition of
+both to one worker, and both agents share one ``AlertBook`` over the
+``alert-book`` table. Every revision the book returns is published to
+``alerts`` keyed by large grid, where the ClickHouse sink and the command post
+read it. Actions for an alert that is unknown, superseded or already resolved
+are normal (two operators at once) and only counted; an unreadable action is
+dead-lettered.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from schemas import Alert, AlertAction
+from schemas.internal import FindingRecord
+from streams.agents.context import Pipeline
+from streams.alertbook import AlertBook
+from streams.codec import Rejected, decode_record, safe_error
+from streams.findings import from_record
+from streams.metrics import ALERT_ACTIONS, ALERT_LATENCY, ALERT_REVISIONS, ALERTS, RECORDS_CONSUMED
+
+log = logging.getLogger(__name__)
+
+
+def register(p: Pipeline, book: AlertBook) -> None:
+    alerts_topic = p.topics["alerts"]
+
+    async def publish(alert: Alert, uploaded_at: float | None = None) -> None:
+        await alerts_topic.send(key=alert.place.large_grid.encode(), value=alert.model_dump_json().encode())
+        ALERT_REVISIONS.labels(rule=alert.rule_id, change=alert.change).inc()
+        if alert.change == "opened":
+            ALERTS.labels(rule=alert.rule_id, severity=alert.severity.value).inc()
+            if uploaded_at:
+                ALERT_LATENCY.observe(max(0.0, time.time() - uploaded_at))
+
+    async def on_findings(stream: Any) -> None:
+        name = p.topics["findings"].get_topic_name()
+        async for event in stream.events():
+            msg = event.message
+            RECORDS_CONSUMED.labels(topic=name).inc()
+            record = decode_record(FindingRecord, msg.value) if msg.value is not None else None
+            if record is None or isinstance(record, Rejected):
+                await p.dead_letter(record or Rejected("schema_violation", "record has no value"), msg)
+                continue
+            try:
+                alerts = book.observe(from_record(record), record.event, detected_at=record.detected_at)
+            except Exception as exc:  # one finding never stops the book
+                await p.dead_letter(Rejected("processing_error", safe_error(exc)), msg)
+                continue
+            for alert in alerts:
+                await publish(alert, record.uploaded_at)
+
+    async def on_actions(stream: Any) -> None:
+        name = p.topics["alert-actions"].get_topic_name()
+        async for event in stream.events():
+            msg = event.message
+            RECORDS_CONSUMED.labels(topic=name).inc()
+            action = decode_record(AlertAction, msg.value) if msg.value is not None else None
+            if action is None or isinstance(action, Rejected):
+                await p.dead_letter(action or Rejected("schema_violation", "record has no value"), msg)
+                continue
+            try:
+                alert = book.apply(action)
+            except Exception as exc:
+                await p.dead_letter(Rejected("processing_error", safe_error(exc)), msg)
+                continue
+            ALERT_ACTIONS.labels(action=action.action, outcome="applied" if alert else "ignored").inc()
+            if alert is not None:
+                await publish(alert)
+
+    p.app.agent(p.topics["findings"], name="gridwatch.alert-book")(on_findings)
+    p.app.agent(p.topics["alert-actions"], name="gridwatch.alert-actions")(on_actions)

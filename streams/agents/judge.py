@@ -1,0 +1,99 @@
+"""The judge agent: stateful rules, on the partition their state's key lives on.
+
+It reads ``rule-input`` (events routed by the events agent) and runs each
+event's family of stateful rules with their state in the ``rule-state``
+table. Event time rules: each partition keeps a watermark (the latest event
+time seen); an event older than the watermark minus the catalogue's lateness
+is counted and not judged by stateful rules (per-event rules already judged
+it), since remembering it would rewrite history other events were judged
+against. The watermark is also the clock of ``silent_checkpoint``: once a
+minute of event time, the checkpoints of this partition are ticked, inside the
+processing of a record, so the rule's state writes land on this partition.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from schemas import EnrichedEvent
+from schemas.internal import FindingRecord, RuleInputBatch
+from streams.agents.context import Pipeline
+from streams.agents.tables import partition_of
+from streams.codec import Rejected, decode_record, safe_error
+from streams.findings import fingerprint_of, to_record
+from streams.metrics import LATE_EVENTS, RECORDS_CONSUMED
+from streams.rules.base import Finding
+
+log = logging.getLogger(__name__)
+TICK_EVERY = timedelta(minutes=1)
+
+
+def silence_event(finding: Finding, checkpoint_place: Any, at: datetime) -> EnrichedEvent:
+    """The synthetic event a silence is reported on: the checkpoint's place at the watermark."""
+    return EnrichedEvent(
+        event_id=f"silence:{checkpoint_place.checkpoint_id}:{at.astimezone(UTC):%Y%m%dT%H%M%S}",
+        event_type="checkpoint_silence",
+        event_time=at,
+        place=checkpoint_place,
+    )
+
+
+def register(p: Pipeline) -> None:
+    source = p.topics["rule-input"]
+    findings_topic = p.topics["findings"]
+    name = source.get_topic_name()
+    partitions = p.settings.kafka.partitions
+    engine = p.engine
+    watermarks: dict[int, datetime] = {}
+    ticked: dict[int, datetime] = {}
+
+    def tick(part: int, now: datetime) -> list[tuple[Finding, EnrichedEvent]]:
+        checkpoints = [cp for cp in p.master.checkpoints() if partition_of(cp.checkpoint_id, partitions) == part]
+        out = []
+        for finding in engine.tick(now, checkpoints):
+            cp_id = finding.subject.removeprefix("checkpoint:")
+            place, _ = p.enricher.place_of(cp_id, None)
+            out.append((finding, silence_event(finding, place, now)))
+        return out
+
+    async def process(stream: Any) -> None:
+        await p.registers.caught_up.wait()
+        async for event in stream.events():
+            msg = event.message
+            RECORDS_CONSUMED.labels(topic=name).inc()
+            batch = decode_record(RuleInputBatch, msg.value) if msg.value is not None else None
+            if batch is None or isinstance(batch, Rejected):
+                await p.dead_letter(batch or Rejected("schema_violation", "record has no value"), msg)
+                continue
+            part = msg.partition
+            detected_at = datetime.now(UTC)
+            found: list[tuple[Finding, EnrichedEvent]] = []
+            for i, item in enumerate(batch.items):
+                ev = item.event
+                watermark = watermarks.get(part)
+                if watermark is not None and ev.event_time < watermark - engine.lateness:
+                    LATE_EVENTS.labels(family=item.family).inc()
+                    continue
+                try:
+                    found.extend((f, ev) for f in engine.judge(item.family, ev))
+                except Exception as exc:  # per event: dead-letter it, keep the batch going
+                    why = safe_error(exc)
+                    log.error("item %d of %s[%s]@%s failed: %s", i, name, part, msg.offset, why)
+                    await p.dead_letter(Rejected("processing_error", why, i), msg)
+                    continue
+                if watermark is None or ev.event_time > watermark:
+                    watermarks[part] = ev.event_time
+            now = watermarks.get(part)
+            if now is not None and (part not in ticked or now - ticked[part] >= TICK_EVERY):
+                ticked[part] = now
+                try:
+                    found.extend(tick(part, now))
+                except Exception as exc:
+                    log.error("silent-checkpoint tick on %s[%s] failed: %s", name, part, safe_error(exc))
+            for finding, ev in found:
+                record: FindingRecord = to_record(finding, ev, detected_at=detected_at, uploaded_at=batch.uploaded_at)
+                await findings_topic.send(key=fingerprint_of(record).encode(), value=record.model_dump_json().encode())
+
+    p.app.agent(source, name="gridwatch.judge")(process)

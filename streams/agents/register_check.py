@@ -1,0 +1,84 @@
+"""The register check agent: the county and the provincial register compared per person (反向纠察).
+
+It reads ``person-records`` (keyed ``<register>|<person key>``) as a consumer
+group, so each record is judged once across workers, and looks the other
+register's record up in the local register store. A disagreement is a
+re-check task for the person's grid; agreement resolves it through the alert
+book, like any rule that knows its condition is over. The finding's event is
+a synthetic ``register_check`` placed at the person's registered home, so the
+task reaches the grid that can visit them.
+
+The other side is read from the replicated store, which may lag this record
+by moments: a change to both registers at once is judged on what the store
+holds, and the next update of either side judges again.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from schemas import EnrichedEvent, PersonRecord, Place, RegisterName
+from streams.agents.context import Pipeline
+from streams.codec import Rejected, decode_record, safe_error
+from streams.findings import fingerprint_of, to_record
+from streams.metrics import RECORDS_CONSUMED
+from streams.privacy import mask_id
+
+
+def register(p: Pipeline) -> None:
+    source = p.topics["person-records"]
+    findings_topic = p.topics["findings"]
+    name = source.get_topic_name()
+
+    def home_of(person_key: str) -> tuple[Place, str]:
+        resident = p.master.resident(person_key)
+        if resident is None:
+            return Place(), ""
+        place = Place(compound_id=resident.compound_id, community_code=resident.community_code,
+                      large_grid=resident.large_grid, small_grid=resident.small_grid)
+        return place, resident.dwelling_id
+
+    async def process(stream: Any) -> None:
+        await p.registers.caught_up.wait()
+        async for event in stream.events():
+            msg = event.message
+            RECORDS_CONSUMED.labels(topic=name).inc()
+            key = msg.key.decode() if isinstance(msg.key, bytes) else ""
+            register_name, _, person_key = key.partition("|")
+            if register_name not in ("county", "provincial") or not person_key:
+                await p.dead_letter(Rejected("schema_violation", "key is not <register>|<person key>"), msg)
+                continue
+            record: PersonRecord | None = None
+            if msg.value is not None:
+                decoded = decode_record(PersonRecord, msg.value)
+                if isinstance(decoded, Rejected):
+                    await p.dead_letter(decoded, msg)
+                    continue
+                record = decoded
+            other_name: RegisterName = "provincial" if register_name == "county" else "county"
+            try:
+                other = p.master.person_record(other_name, person_key)
+                county, provincial = (record, other) if register_name == "county" else (other, record)
+                finding = p.engine.compare_registers(county, provincial, person_key=person_key)
+                if finding is None:
+                    continue
+                place, dwelling = home_of(person_key)
+                at = record.updated_at if record is not None else datetime.now(UTC)
+                check = EnrichedEvent(
+                    event_id=f"register:{key}:{msg.offset}",
+                    event_type="register_check",
+                    event_time=at,
+                    place=place,
+                    subject_key=person_key,
+                    subject_masked=mask_id(record.id_number) if record is not None else "",
+                    home_dwelling_id=dwelling,
+                    resident_known=bool(dwelling),
+                )
+                out = to_record(finding, check, detected_at=datetime.now(UTC))
+            except Exception as exc:
+                await p.dead_letter(Rejected("processing_error", safe_error(exc)), msg)
+                continue
+            await findings_topic.send(key=fingerprint_of(out).encode(), value=out.model_dump_json().encode())
+
+    p.app.agent(source, name="gridwatch.register-check")(process)
