@@ -17,21 +17,22 @@ from __future__ import annotations
 import heapq
 import random
 import string
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from schemas import Direction, Event, EventBatch, HealthCode, Passage, QrScan, SubjectKind
-from streams.idcard import is_valid, with_check_digit
-from streams.simulate.incidents import Incident, day_incidents, incident_person_ids
+from schemas import Direction, Event, EventBatch, HealthCode, Passage, QrScan, Sighting, SightingKind, SubjectKind
+from streams.simulate.incidents import Incident, incident_person_ids
+from streams.simulate.scenarios import day_incidents
 from streams.simulate.street import TZ, Street
+from streams.simulate.upstream import LATE_VISIT_ID, visitor_id
 
 HOUR = 3_600_000  # ms
 DAY_MS = 24 * HOUR
-_OUT, _IN, _QR, _CAR_OUT, _CAR_IN, _VISIT_IN, _VISIT_OUT = range(7)
+_OUT, _IN, _QR, _CAR_OUT, _CAR_IN, _VISIT_IN, _VISIT_OUT, _HOUSE, _PATROL, _INNER = range(10)
+_SIGHTINGS: dict[int, SightingKind] = {_HOUSE: "household_visit", _PATROL: "patrol_check", _INNER: "inner_scan"}
 _PLATE_CHARS = "ABCDEFGHJKLMNPQRSTUVWXYZ" + string.digits
-_VISITOR_BORN = (date(1990, 1, 1).toordinal(), date(2001, 12, 31).toordinal())
-_VISITOR_CODES = ("330802", "330824", "330825", "330881")  # never issued to the register
+FEVER_C = 37.3  # the catalogue's default threshold: what makes a guard re-measure
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,9 +45,14 @@ class Traffic:
     vehicle_share: float = 0.03  # of active residents, who drive out and back
     visitor_share: float = 0.004  # outsiders per active resident
     fever: float = 0.0005  # per person passage
-    yellow: float = 0.002  # per person-day
-    red: float = 0.0002
+    remeasured_normal: float = 0.8  # fevers on the way in that the guard's re-measurement finds normal
+    yellow: float = 0.001  # per person-day
+    red: float = 0.0001
     declare_share: float = 0.5  # returnees who state their origin on the way in
+    walk_in_share: float = 0.15  # outsiders the guard lets in without registering the visit, per visit
+    quarantine_visits: float = 1.0  # household visits per home-quarantined person and day
+    patrols_per_compound: float = 2.0  # persons a patrol checks inside a closed compound per day
+    inner_share: float = 0.5  # arrivals who scan the inner code point too, where there is one
 
 
 def generate_day(
@@ -130,6 +136,12 @@ class _Batcher:
         )
 
 
+def _source(event: Event) -> str:
+    """The terminal that uploads an event: its checkpoint, else the grid worker's app in that compound."""
+    cp = getattr(event, "checkpoint_id", None)
+    return cp if cp else f"app-{getattr(event, 'compound_id', 'street')}"
+
+
 def _day_events(
     street: Street,
     *,
@@ -138,27 +150,54 @@ def _day_events(
     incidents: Sequence[Incident],
     traffic: Traffic,
 ) -> Iterator[tuple[str, Event]]:
-    """(checkpoint id, event) in event-time order: the plan rendered, incidents merged in."""
+    """(uploading terminal, event) in event-time order: the plan rendered, incidents merged in.
+
+    Incidents and fever re-measurements wait on a heap until the plan's clock
+    reaches them. An outage incident moves its gate's traffic to the
+    compound's other gate for its duration: the post is closed, people go
+    round, and the gate's terminal says nothing.
+    """
     rng = random.Random(f"day:{seed}:{day.isoformat()}")
     plan, codes, plates, visitors = _plan(street, rng, day, incidents, traffic)
     start = datetime.combine(day, time(), TZ)
     prefix = f"s{seed}-{day:%Y%m%d}"
-    extra = sorted(
-        ((e.event_time, inc.checkpoint_id, e) for inc in incidents for e in inc.events),
-        key=lambda x: x[0],
-    )
+    extra: list[tuple[datetime, int, str, Event]] = [
+        (e.event_time, n, _source(e), e) for n, e in enumerate(e for inc in incidents for e in inc.events)
+    ]
+    heapq.heapify(extra)
+    seq = len(extra)
+    quiet = _outages(street, incidents, start)
     cps = street.checkpoints
+    compounds = street.compounds
     residents = street.residents
     for n, packed in enumerate(plan):
         t_ms = packed >> 48
-        cp = cps[(packed >> 36) & 0xFFF]
+        cp_i = (packed >> 36) & 0xFFF
         kind = (packed >> 32) & 0xF
         idx = packed & 0xFFFFFFFF
         when = start + timedelta(milliseconds=t_ms)
         while extra and extra[0][0] <= when:
-            _, cp_id, event = extra.pop(0)
-            yield cp_id, event
+            _, _, source, event = heapq.heappop(extra)
+            yield source, event
         eid = f"{prefix}-{n:07d}"
+        if kind in _SIGHTINGS:
+            r = residents[idx]
+            inner = cps[cp_i] if kind == _INNER else None
+            compound_id = inner.compound_id if inner else compounds[cp_i].compound_id
+            yield (inner.checkpoint_id if inner else f"app-{compound_id}"), Sighting.model_construct(
+                event_id=eid,
+                event_time=when,
+                kind=_SIGHTINGS[kind],
+                compound_id=compound_id,
+                checkpoint_id=inner.checkpoint_id if inner else None,
+                dwelling_id=r.dwelling_id if kind == _HOUSE else None,
+                id_number=r.id_number,
+            )
+            continue
+        moved = quiet.get(cp_i)
+        if moved is not None and moved[0] <= t_ms < moved[1]:
+            cp_i = moved[2]
+        cp = cps[cp_i]
         if kind in (_CAR_IN, _CAR_OUT):
             yield cp.checkpoint_id, Passage.model_construct(
                 event_id=eid,
@@ -188,18 +227,54 @@ def _day_events(
                 continue
             if kind == _IN and id_number[:2] != "33" and rng.random() < traffic.declare_share:
                 declared = id_number[:6]
+        inward = kind in (_IN, _VISIT_IN)
+        temperature = _temperature(rng, traffic.fever)
         yield cp.checkpoint_id, Passage.model_construct(
             event_id=eid,
             event_time=when,
             checkpoint_id=cp.checkpoint_id,
-            direction=Direction.IN if kind in (_IN, _VISIT_IN) else Direction.OUT,
+            direction=Direction.IN if inward else Direction.OUT,
             id_number=id_number,
-            temperature_c=_temperature(rng, traffic.fever),
+            temperature_c=temperature,
             health_code=code,
             declared_origin=declared,
         )
-    for _, cp_id, event in extra:
-        yield cp_id, event
+        if inward and temperature >= FEVER_C:  # the guard re-measures a high reading a few minutes later
+            again = _temperature(rng, 0.0 if rng.random() < traffic.remeasured_normal else 1.0)
+            remeasure = Passage.model_construct(
+                event_id=f"{eid}-re",
+                event_time=when + timedelta(seconds=rng.randint(120, 360)),
+                checkpoint_id=cp.checkpoint_id,
+                direction=Direction.IN,
+                id_number=id_number,
+                temperature_c=again,
+                health_code=code,
+                declared_origin=None,
+            )
+            seq += 1
+            heapq.heappush(extra, (remeasure.event_time, seq, cp.checkpoint_id, remeasure))
+    while extra:
+        _, _, source, event = heapq.heappop(extra)
+        yield source, event
+
+
+def _outages(street: Street, incidents: Sequence[Incident], start: datetime) -> dict[int, tuple[int, int, int]]:
+    """Gate index -> (from ms, until ms, the gate its traffic takes meanwhile), for outage incidents."""
+    index = {cp.checkpoint_id: i for i, cp in enumerate(street.checkpoints)}
+    out: dict[int, tuple[int, int, int]] = {}
+    for inc in incidents:
+        if inc.quiet_until is None or inc.checkpoint_id not in index:
+            continue
+        gate = index[inc.checkpoint_id]
+        others = [g for gates in street.compound_checkpoints if gate in gates for g in gates if g != gate]
+        if not others:  # a single gate cannot be gone round: nothing to move
+            continue
+        out[gate] = (_ms(inc.inject_at - start), _ms(inc.quiet_until - start), others[0])
+    return out
+
+
+def _ms(delta: timedelta) -> int:
+    return int(delta / timedelta(milliseconds=1))
 
 
 def _temperature(rng: random.Random, fever: float) -> float:
@@ -215,18 +290,34 @@ def _plan(
     incidents: Sequence[Incident],
     traffic: Traffic,
 ) -> tuple[list[int], dict[int, HealthCode], list[str], list[str]]:
-    """The day as sorted packed ints: time ms << 48 | checkpoint << 36 | kind << 32 | subject."""
+    """The day as sorted packed ints: time ms << 48 | place << 36 | kind << 32 | subject.
+
+    The place is a checkpoint index for passages, scans and inner scans, a
+    compound index for household visits and patrol checks.
+    """
     plan: list[int] = []
     add = plan.append
     codes: dict[int, HealthCode] = {}
-    held = street.quarantined_on(day) | incident_person_ids(tuple(incidents))
+    quarantined = street.quarantined_on(day)
+    incident_ids = incident_person_ids(tuple(incidents))
     cp_of = street.compound_checkpoints
+    inner_of = street.compound_inner or (-1,) * len(street.compounds)
     res_compound = street.resident_compound
     closed_gates: list[int] = [cp for gates in cp_of for cp in gates]
+    idle: list[int] = []  # residents of closed compounds at home all day: whom a patrol meets inside
     active = 0
     for i, r in enumerate(street.residents):
-        gates = cp_of[res_compound[i]]
-        if not gates or rng.random() >= traffic.active_share or r.id_number in held:
+        ci = res_compound[i]
+        if r.id_number in quarantined:
+            if r.id_number not in incident_ids and rng.random() < traffic.quarantine_visits:
+                visit_ms = int(rng.uniform(9.0, 17.5) * HOUR)  # the grid's daily check on home quarantine
+                add(visit_ms << 48 | ci << 36 | _HOUSE << 32 | i)
+            continue
+        gates = cp_of[ci]
+        if not gates or r.id_number in incident_ids:
+            continue
+        if rng.random() >= traffic.active_share:
+            idle.append(i)
             continue
         active += 1
         u = rng.random()
@@ -235,15 +326,24 @@ def _plan(
         elif u < traffic.red + traffic.yellow:
             codes[i] = HealthCode.YELLOW
         scans = r.verified and rng.random() < traffic.qr_share
+        inner = inner_of[ci]
         for out_ms, in_ms in _trips(rng, traffic.second_trip):
             if out_ms is not None:
                 add(out_ms << 48 | rng.choice(gates) << 36 | _OUT << 32 | i)
+                if inner >= 0 and rng.random() < traffic.inner_share:  # the building door on the way out
+                    add(max(0, out_ms - rng.randint(60_000, 240_000)) << 48 | inner << 36 | _INNER << 32 | i)
             if in_ms is not None:
                 gate = rng.choice(gates) << 36
                 if scans:
                     add(in_ms << 48 | gate | _QR << 32 | i)
                     in_ms = min(DAY_MS - 1, in_ms + rng.randint(1500, 9000))
                 add(in_ms << 48 | gate | _IN << 32 | i)
+                if inner >= 0 and rng.random() < traffic.inner_share:
+                    add(min(DAY_MS - 1, in_ms + rng.randint(60_000, 240_000)) << 48 | inner << 36 | _INNER << 32 | i)
+    n_closed = sum(1 for gates in cp_of if gates)
+    for _ in range(round(n_closed * traffic.patrols_per_compound) if idle else 0):
+        i = rng.choice(idle)
+        add(int(rng.uniform(9.0, 21.0) * HOUR) << 48 | res_compound[i] << 36 | _PATROL << 32 | i)
     plates = []
     for k in range(round(active * traffic.vehicle_share)):
         plates.append("浙H" + "".join(rng.choices(_PLATE_CHARS, k=5)))
@@ -253,15 +353,40 @@ def _plan(
         add(out_ms << 48 | gate | _CAR_OUT << 32 | k)
         if in_ms < DAY_MS:
             add(in_ms << 48 | gate | _CAR_IN << 32 | k)
-    visitors = []
-    for k in range(round(active * traffic.visitor_share)):
-        visitors.append(_visitor_id(rng))
-        gate = rng.choice(closed_gates) << 36
-        in_ms = int(rng.uniform(8.5, 19.5) * HOUR)
-        add(in_ms << 48 | gate | _VISIT_IN << 32 | k)
-        add(in_ms + int(rng.uniform(0.2, 3.0) * HOUR) << 48 | gate | _VISIT_OUT << 32 | k)
+    visitors = _visitors(street, rng, day, active, traffic, add)
     plan.sort()
     return plan, codes, plates, visitors
+
+
+def _visitors(
+    street: Street, rng: random.Random, day: date, active: int, traffic: Traffic, add: Callable[[int], None]
+) -> list[str]:
+    """Registered visits of the day walk in and out within their validity; a few walk-ins are not registered."""
+    start = datetime.combine(day, time(), TZ)
+    cp_of = street.compound_checkpoints
+    where = {c.compound_id: i for i, c in enumerate(street.compounds)}
+    registered = [
+        v for v in street.visitors
+        if v.visit_id != LATE_VISIT_ID and start <= v.valid_from < start + timedelta(days=1)
+    ]
+    ids: list[str] = []
+    for v in registered:
+        gates = cp_of[where[v.compound_id]]
+        in_ms = int((v.valid_from - start) / timedelta(milliseconds=1)) + rng.randint(60_000, 300_000)
+        out_ms = in_ms + int(rng.uniform(0.2, 3.0) * HOUR)
+        gate = rng.choice(gates) << 36
+        add(in_ms << 48 | gate | _VISIT_IN << 32 | len(ids))
+        add(out_ms << 48 | gate | _VISIT_OUT << 32 | len(ids))
+        ids.append(v.id_number)
+    walk_ins = active * traffic.visitor_share * (traffic.walk_in_share if registered else 1.0)
+    closed_gates = [cp for gates in cp_of for cp in gates]
+    for _ in range(round(walk_ins)):
+        gate = rng.choice(closed_gates) << 36
+        in_ms = int(rng.uniform(8.5, 19.5) * HOUR)
+        add(in_ms << 48 | gate | _VISIT_IN << 32 | len(ids))
+        add(in_ms + int(rng.uniform(0.2, 3.0) * HOUR) << 48 | gate | _VISIT_OUT << 32 | len(ids))
+        ids.append(visitor_id(rng))
+    return ids
 
 
 def _clip(ms: float) -> int:
@@ -296,12 +421,3 @@ def _trips(rng: random.Random, second: float) -> list[tuple[int | None, int | No
         cursor = in_ms
         kind = "evening" if kind == "commute" else rng.choice(("errand", "evening"))
     return trips
-
-
-def _visitor_id(rng: random.Random) -> str:
-    """An outsider's valid ID from a neighbouring county or province (not in any register)."""
-    while True:
-        born = date.fromordinal(rng.randint(_VISITOR_BORN[0], _VISITOR_BORN[1]))
-        number = with_check_digit(f"{rng.choice(_VISITOR_CODES)}{born:%Y%m%d}{rng.randrange(1000):03d}")
-        if is_valid(number):
-            return number

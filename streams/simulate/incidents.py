@@ -3,7 +3,11 @@
 Each ``Incident`` carries the events it injects and a description for the
 demo's console ("injected: …"); the demo matches alerts to it by
 ``event_ids`` and measures the time from publishing to the alert. The
-descriptions carry no personal data.
+descriptions carry no personal data. ``rules`` names the rules the incident
+is there to show. An incident without events is an outage: its checkpoint's
+terminal sends nothing from ``inject_at`` to ``quiet_until`` (the demo matches
+it by rule and checkpoint instead). The other scenarios, one per rule, are in
+``streams.simulate.scenarios``.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from schemas import Direction, Event, HealthCode, Passage, PerimeterReport
+from schemas import Direction, Event, HealthCode, Passage, PerimeterReport, QrScan, Sighting
 from schemas.common import ReportSource
 from streams.idcard import with_check_digit
 from streams.simulate.street import GONGSHU, TZ, WALL_CLIMB_ADDRESS, Street
@@ -30,6 +34,8 @@ class Incident:
     checkpoint_id: str
     compound_id: str
     events: tuple[Event, ...]
+    rules: tuple[str, ...] = ()
+    quiet_until: datetime | None = None
 
     @property
     def event_ids(self) -> tuple[str, ...]:
@@ -88,6 +94,7 @@ def wall_climbing(street: Street, *, day: date = date(2020, 2, 8)) -> Incident:
         checkpoint_id=cp.checkpoint_id,
         compound_id=cp.compound_id,
         events=(report, *passages),
+        rules=("perimeter_breach", "unregistered_person", "late_night_entry"),
     )
 
 
@@ -126,11 +133,12 @@ def origin_mismatch(street: Street, *, day: date = date(2020, 2, 8)) -> Incident
         checkpoint_id=cp.checkpoint_id,
         compound_id=cp.compound_id,
         events=(passage,),
+        rules=("origin_mismatch",),
     )
 
 
-def day_incidents(street: Street, *, day: date = date(2020, 2, 8)) -> tuple[Incident, ...]:
-    """Both incidents on ``day``, in time order."""
+def article_incidents(street: Street, *, day: date = date(2020, 2, 8)) -> tuple[Incident, ...]:
+    """The article's two incidents on ``day``, in time order."""
     return tuple(sorted((wall_climbing(street, day=day), origin_mismatch(street, day=day)),
                         key=lambda i: i.inject_at))
 
@@ -140,7 +148,7 @@ def incident_person_ids(incidents: tuple[Incident, ...]) -> frozenset[str]:
     out: set[str] = set()
     for inc in incidents:
         for e in inc.events:
-            if isinstance(e, Passage) and e.id_number:
+            if isinstance(e, Passage | QrScan | Sighting) and e.id_number:
                 out.add(e.id_number)
             elif isinstance(e, PerimeterReport):
                 out.update(e.id_numbers)

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from tqdm import tqdm  # type: ignore[import-untyped]
 
 from schemas import EventBatch
+from streams.master import person_record_key, visitor_key
 from streams.privacy import PersonKeys
 from streams.simulate.incidents import Incident
 from streams.simulate.street import Street
@@ -67,6 +68,13 @@ def publish_master_data(
         send("residents", person_keys.key(r.id_number), r.model_dump_json().encode())
     for q in street.quarantine_orders:
         send("quarantine-orders", person_keys.key(q.id_number), q.model_dump_json().encode())
+    for v in street.visitors:
+        send("visitors", visitor_key(person_keys.key(v.id_number), v.compound_id), v.model_dump_json().encode())
+    # corrections after the records they correct: the worker compares on every change, so a
+    # disagreement opens its re-check task and the correction (same key) closes it
+    for p in (*street.person_records, *street.record_corrections):
+        key = person_record_key(p.register_name, person_keys.key(p.id_number))
+        send("person-records", key, p.model_dump_json().encode())
     producer.flush()
     return counts
 
@@ -88,9 +96,12 @@ def publish_day(
     is sent when the simulated clock reaches its newest event (its upload).
     ``on_incident(incident, sent_at)`` is called once per incident, right
     after the batch carrying its first event is handed to the producer, so
-    the demo can measure time to the alert from ``sent_at`` (UTC).
+    the demo can measure time to the alert from ``sent_at`` (UTC). An
+    incident without events (an outage) is announced when the simulated
+    clock passes its start.
     """
     pending = {eid: inc for inc in incidents for eid in inc.event_ids}
+    outages = sorted((inc for inc in incidents if not inc.events), key=lambda i: i.inject_at)
     announced: set[str] = set()
     paced = 0 < speed < math.inf
     events_topic = topic("events")
@@ -112,6 +123,10 @@ def publish_day(
             n_events += len(batch.events)
             if pending:
                 _announce(batch, pending, announced, on_incident)
+            while outages and outages[0].inject_at <= sim_now:
+                outage = outages.pop(0)
+                if on_incident is not None:
+                    on_incident(outage, datetime.now(UTC))
             bar.update(len(batch.events))
             bar.set_postfix_str(f"sim {sim_now:%H:%M:%S}", refresh=False)
         producer.flush()

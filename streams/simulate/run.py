@@ -16,8 +16,9 @@ from kafka import KafkaProducer
 from streams.privacy import PersonKeys
 from streams.settings import Settings
 from streams.simulate.day import generate_day
-from streams.simulate.incidents import Incident, day_incidents
+from streams.simulate.incidents import Incident
 from streams.simulate.publish import PublishStats, publish_day, publish_master_data
+from streams.simulate.scenarios import day_incidents
 from streams.simulate.street import Street, build_street
 from streams.topics import ensure_topics
 

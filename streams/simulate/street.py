@@ -23,8 +23,19 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from schemas import Checkpoint, Compound, QuarantineOrder, Residency, Resident, RiskArea, RiskColour
+from schemas import (
+    Checkpoint,
+    Compound,
+    PersonRecord,
+    QuarantineOrder,
+    Residency,
+    Resident,
+    RiskArea,
+    RiskColour,
+    Visitor,
+)
 from streams.idcard import is_valid, with_check_digit
+from streams.simulate.upstream import build_upstream
 
 TZ = ZoneInfo("Asia/Shanghai")
 DIVISION = "330822"
@@ -36,6 +47,12 @@ LARGE_GRIDS = 54
 CHECKPOINTS = 86
 CLOSED_COMPOUNDS = 62  # 62 compounds, 24 of them with a second open entrance: 86 checkpoints
 WALL_CLIMB_ADDRESS = "东河北街50号"
+INNER_POINTS = 8  # inner code points (building doors) in the largest closed compounds
+# Opening hours (local): a compound's main gate is staffed 06:30-22:30, a side gate 07:00-21:00;
+# inner code points are scanned 07:00-21:00. Silence counts only inside them (silent_checkpoint).
+MAIN_GATE_HOURS = (time(6, 30), time(22, 30))
+SIDE_GATE_HOURS = (time(7, 0), time(21, 0))
+INNER_HOURS = (time(7, 0), time(21, 0))
 GONGSHU = "330105"
 
 # GB/T 2260 codes of Changshan over time. stdnum checks that a card's division
@@ -120,6 +137,10 @@ class Street:
     risk_areas: tuple[RiskArea, ...]
     resident_compound: array = field(repr=False)  # type: ignore[type-arg]
     compound_checkpoints: tuple[tuple[int, ...], ...] = field(repr=False)
+    compound_inner: tuple[int, ...] = field(default=(), repr=False)  # inner point index per compound, -1: none
+    visitors: tuple[Visitor, ...] = ()
+    person_records: tuple[PersonRecord, ...] = ()
+    record_corrections: tuple[PersonRecord, ...] = field(default=(), repr=False)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Street):
@@ -136,7 +157,15 @@ class Street:
             self.residents,
             self.quarantine_orders,
             self.risk_areas,
+            self.visitors,
+            self.person_records,
+            self.record_corrections,
         )
+
+    @property
+    def gates(self) -> tuple[Checkpoint, ...]:
+        """The checkpoints in compound perimeters (the brief's 86 卡点), without inner points."""
+        return tuple(c for c in self.checkpoints if c.kind == "gate")
 
     def community(self, name_or_code: str) -> Community:
         for c in self.communities:
@@ -187,18 +216,69 @@ def build_street(
         c.model_copy(update={"dwellings": d}) for c, d in zip(compounds, dwellings, strict=True)
     )
     orders = _quarantine(rng, people, as_of)
+    inner = _inner_points(random.Random(f"street-inner:{seed}"), compounds, checkpoints, cp_of, res_compound)
+    closed = [i for i, c in enumerate(compounds) if c.closed]
+    upstream = build_upstream(
+        seed=seed, tz=TZ, as_of=as_of, compounds=compounds, residents=people, orders=orders, closed_compounds=closed
+    )
     return Street(
         seed=seed,
         as_of=as_of,
         communities=communities,
         compounds=compounds,
-        checkpoints=checkpoints,
+        checkpoints=checkpoints + tuple(cp for cp, _ in inner),
         residents=tuple(people),
         quarantine_orders=orders,
         risk_areas=_risk_areas(),
         resident_compound=res_compound,
         compound_checkpoints=cp_of,
+        compound_inner=_inner_index(len(compounds), len(checkpoints), [ci for _, ci in inner]),
+        visitors=upstream.visitors,
+        person_records=upstream.person_records,
+        record_corrections=upstream.record_corrections,
     )
+
+
+def _inner_points(
+    rng: random.Random,
+    compounds: Sequence[Compound],
+    gates: Sequence[Checkpoint],
+    cp_of: Sequence[tuple[int, ...]],
+    res_compound: array,  # type: ignore[type-arg]
+) -> list[tuple[Checkpoint, int]]:
+    """Inner code points (kind "inner") in the largest closed compounds, a little inside the main gate."""
+    sizes = [0] * len(compounds)
+    for ci in res_compound:
+        sizes[ci] += 1
+    largest = sorted((i for i, c in enumerate(compounds) if c.closed), key=lambda i: (-sizes[i], i))[:INNER_POINTS]
+    out: list[tuple[Checkpoint, int]] = []
+    for k, ci in enumerate(sorted(largest)):
+        comp, gate = compounds[ci], gates[cp_of[ci][0]]
+        out.append((
+            Checkpoint(
+                checkpoint_id=f"ip{k + 1:02d}",
+                name=f"{comp.name}{rng.randint(1, 12)}幢内部码点",
+                compound_id=comp.compound_id,
+                community_code=comp.community_code,
+                large_grid=comp.large_grid,
+                small_grid=comp.small_grid,
+                address=gate.address,
+                lat=round(gate.lat + rng.uniform(-0.0006, 0.0006), 6),
+                lon=round(gate.lon + rng.uniform(-0.0006, 0.0006), 6),
+                kind="inner",
+                opens=INNER_HOURS[0],
+                closes=INNER_HOURS[1],
+            ),
+            ci,
+        ))
+    return out
+
+
+def _inner_index(n_compounds: int, first: int, compounds_with_inner: Sequence[int]) -> tuple[int, ...]:
+    index = [-1] * n_compounds
+    for k, ci in enumerate(compounds_with_inner):
+        index[ci] = first + k
+    return tuple(index)
 
 
 def _territory(
@@ -278,6 +358,8 @@ def _territory(
                         address=address,
                         lat=round(lat0 + rng.uniform(-0.0008, 0.0008), 6),
                         lon=round(lon0 + rng.uniform(-0.0008, 0.0008), 6),
+                        opens=(MAIN_GATE_HOURS if len(idx) == 1 else SIDE_GATE_HOURS)[0],
+                        closes=(MAIN_GATE_HOURS if len(idx) == 1 else SIDE_GATE_HOURS)[1],
                     )
                 )
             cp_of.append(tuple(idx))
