@@ -3,7 +3,9 @@
 Starts the project's Kafka broker and a worker, publishes the street's
 registers and a day of checkpoint traffic with the article's two incidents,
 prints every alert as it arrives (with the time from an incident's injection
-to its alert), then reports what ClickHouse holds. Ctrl-C stops everything in
+to its alert), then reports what ClickHouse holds and, per rule of the
+catalogue, how many alerts it raised and where the first one was, marking
+the rules that raised none. Ctrl-C stops everything in
 order: worker first (so offsets and rows are settled), then the broker it
 started.
 """
@@ -16,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -24,7 +26,7 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 from tqdm import tqdm  # type: ignore[import-untyped]
 
-from schemas import Alert
+from schemas import Alert, Place
 from streams.process import WorkerProcess
 from streams.scrape import metric, scrape, total
 from streams.settings import REPO_ROOT, Settings
@@ -52,6 +54,7 @@ class IncidentWatch:
     """Links injected incidents to the alerts they cause, with the delay between."""
 
     injected: dict[str, tuple[Incident, float]] = field(default_factory=dict)  # event id -> (incident, t)
+    outages: list[tuple[Incident, float]] = field(default_factory=list)  # incidents without events
     seen: dict[str, float] = field(default_factory=dict)  # incident name -> seconds to first alert
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -59,20 +62,89 @@ class IncidentWatch:
         with self.lock:
             for eid in incident.event_ids:
                 self.injected[eid] = (incident, sent_at.timestamp())
+            if not incident.events:
+                self.outages.append((incident, sent_at.timestamp()))
         _say(f"\033[1m>>> injected: {incident.description_zh} / {incident.description_en}{_RESET}")
 
-    def match(self, alert: Alert, received: float) -> str:
+    def names(self) -> set[str]:
         with self.lock:
-            for eid in alert.event_ids:
-                hit = self.injected.get(eid)
-                if hit is not None:
-                    incident, t = hit
-                    delay = received - t
-                    first = incident.name not in self.seen
-                    self.seen.setdefault(incident.name, delay)
-                    tag = "incident" if first else "incident, again"
-                    return f"  <<< {tag} '{incident.name}': alert {delay:.2f} s after injection"
+            return {i.name for i, _ in self.injected.values()} | {i.name for i, _ in self.outages}
+
+    def match(self, alert: Alert, received: float) -> str:
+        """An incident's alert: one on its events, or for an outage one of its rules at its checkpoint."""
+        with self.lock:
+            hits = [self.injected[eid] for eid in alert.event_ids if eid in self.injected]
+            hits += [
+                (inc, t) for inc, t in self.outages
+                if alert.rule_id in inc.rules and alert.place.checkpoint_id == inc.checkpoint_id
+            ]
+            for incident, t in hits[:1]:
+                delay = received - t
+                first = incident.name not in self.seen
+                self.seen.setdefault(incident.name, delay)
+                tag = "incident" if first else "incident, again"
+                return f"  <<< {tag} '{incident.name}': alert {delay:.2f} s after injection"
         return ""
+
+
+@dataclass
+class RuleTally:
+    """Per rule: alerts opened and where the first was; per alert: the latest revision and folded repeats.
+
+    Alerts arrive as revisions (``revision`` + 1 on every change). Openings,
+    escalations and closings are worth a line for the command post; a repeat
+    only raises the alert's count, so it is folded into the next line shown
+    for that alert (and into the table at the end) instead of scrolling the
+    screen with one line per passage.
+    """
+
+    alerts: dict[str, int] = field(default_factory=dict)  # rule id -> alerts opened
+    first: dict[str, Place] = field(default_factory=dict)  # rule id -> place of its first alert
+    revision: dict[str, int] = field(default_factory=dict)  # alert id -> latest revision seen
+    folded: dict[str, int] = field(default_factory=dict)  # alert id -> repeats not shown yet
+
+    def take(self, a: Alert) -> bool:
+        """Record a revision; True if it deserves a line of its own."""
+        if self.revision.get(a.alert_id, 0) >= a.revision:
+            return False  # a replayed or older revision
+        new = a.alert_id not in self.revision
+        self.revision[a.alert_id] = a.revision
+        if new:  # the first revision seen may be a later one (the printer joined late): still an alert
+            self.alerts[a.rule_id] = self.alerts.get(a.rule_id, 0) + 1
+            self.first.setdefault(a.rule_id, a.place)
+        if a.change == "repeated" and not new:
+            self.folded[a.alert_id] = self.folded.get(a.alert_id, 0) + 1
+            return False
+        return True
+
+    def pop_folded(self, alert_id: str) -> int:
+        return self.folded.pop(alert_id, 0)
+
+    def table(self, rule_ids: Iterable[str]) -> list[str]:
+        """The per-rule summary: alerts, first alert's grid/compound/checkpoint; rules that did not fire marked."""
+        lines = [f"{'rule':22s} {'alerts':>6s}  first alert at (large/small grid, compound, checkpoint)"]
+        for rule in rule_ids:
+            n = self.alerts.get(rule, 0)
+            if n == 0:
+                lines.append(f"{rule:22s} {0:>6d}  *** DID NOT FIRE ***")
+                continue
+            lines.append(f"{rule:22s} {n:>6d}  {_where(self.first[rule])}")
+        return lines
+
+
+def _where(p: Place) -> str:
+    return f"{p.large_grid or '?'}/{p.small_grid or '?'} {p.compound_id or '?'} @ {p.checkpoint_id or '?'}"
+
+
+_CHANGE = {
+    "opened": "OPENED",
+    "escalated": "ESCALATED",
+    "resolved": "RESOLVED",
+    "expired": "expired",
+    "acknowledged": "acknowledged",
+    "commented": "note",
+    "repeated": "repeated",
+}
 
 
 class AlertPrinter(threading.Thread):
@@ -83,7 +155,7 @@ class AlertPrinter(threading.Thread):
         self.settings, self.watch = settings, watch
         self.stop_event = threading.Event()
         self.ready = threading.Event()
-        self.by_rule: dict[str, int] = {}
+        self.tally = RuleTally()
 
     def run(self) -> None:
         topic = self.settings.kafka.topic("alerts")
@@ -103,14 +175,24 @@ class AlertPrinter(threading.Thread):
             consumer.close()
 
     def show(self, a: Alert, received: float) -> None:
-        self.by_rule[a.rule_id] = self.by_rule.get(a.rule_id, 0) + 1
-        colour = _COLOURS.get(a.severity.value, "")
-        p = a.place
-        where = f"{p.large_grid or '?'}/{p.small_grid or '?'} {p.compound_id or '?'} @ {p.checkpoint_id or '?'}"
-        when = a.event_time.strftime("%m-%d %H:%M:%S")
-        subject = f" {a.subject_masked}" if a.subject_masked else ""
-        line = f"{colour}{a.severity.value.upper():8s}{_RESET} {when} {a.rule_id:19s} {where}{subject}  {a.summary_zh}"
-        _say(line + self.watch.match(a, received))
+        if not self.tally.take(a):
+            return
+        _say(alert_line(a, folded=self.tally.pop_folded(a.alert_id)) + self.watch.match(a, received))
+
+
+def alert_line(a: Alert, *, folded: int = 0) -> str:
+    """One line for the command post: change, severity, where (grid, compound, checkpoint), count and status."""
+    colour = _COLOURS.get(a.severity.value, "")
+    change = _CHANGE.get(a.change, a.change)
+    prominent = a.change in ("opened", "escalated", "resolved")
+    tag = f"\033[1m{change:9s}{_RESET}" if prominent else f"{change:9s}"
+    when = (a.last_event_time or a.event_time).strftime("%m-%d %H:%M:%S")
+    subject = f" {a.subject_masked}" if a.subject_masked else ""
+    repeats = f", {folded} repeat(s) folded" if folded else ""
+    state = f"[{a.status} x{a.count}{repeats}]"
+    text = a.note if a.change in ("resolved", "expired") and a.note else a.summary_zh
+    return (f"{tag} {colour}{a.severity.value.upper():8s}{_RESET} {when} {a.rule_id:20s} "
+            f"{_where(a.place)}{subject} {state}  {text}")
 
 
 def _wait_until(port: int, name: str, target: float, timeout: float) -> float:
@@ -236,9 +318,10 @@ def _run(settings: Settings, *, seed: int, speed: float, exit_when_done: bool) -
               f"end to end {consumed / elapsed:,.0f} events/s over {elapsed:.1f} s")
         for name, delay in watch.seen.items():
             print(f"incident '{name}': first alert {delay:.2f} s after injection")
-        missing = {i.name for i, _ in watch.injected.values()} - set(watch.seen)
+        missing = watch.names() - set(watch.seen)
         for name in sorted(missing):
             print(f"incident '{name}': NO ALERT SEEN")
+        print(f"({total(samples, 'gridwatch_alerts_total'):,.0f} alert revisions; per rule below)")
         if not exit_when_done:
             print(f"\npipeline still running: metrics at http://{settings.metrics.host}:{port}/metrics; "
                   "Ctrl-C to stop")
@@ -251,9 +334,15 @@ def _run(settings: Settings, *, seed: int, speed: float, exit_when_done: bool) -
         printer.stop_event.set()
         _step("stopping the worker", worker.stop)
         _step("reading ClickHouse", lambda: _clickhouse_report(settings))
+        _step("alerts per rule", lambda: print("\n".join(printer.tally.table(_catalogue_rules()))))
     return 0 if not missing_incidents(watch) else 1
 
 
+def _catalogue_rules() -> list[str]:
+    from streams.catalogue import load_catalogue
+
+    return [spec.id for spec in load_catalogue().enabled()]
+
+
 def missing_incidents(watch: IncidentWatch) -> bool:
-    injected = {i.name for i, _ in watch.injected.values()}
-    return bool(injected - set(watch.seen))
+    return bool(watch.names() - set(watch.seen))

@@ -9,8 +9,9 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from schemas import EventBatch, Passage, PerimeterReport, QrScan, Resident, RiskColour
+from schemas import Alert, EventBatch, Passage, PerimeterReport, Place, QrScan, Resident, RiskColour
 from streams.catalogue import load_catalogue
+from streams.demo import RuleTally, alert_line
 from streams.engine import Engine
 from streams.enrich import Enricher
 from streams.idcard import is_valid
@@ -397,3 +398,43 @@ def test_each_incident_fires_the_rules_it_is_there_to_show(street: Street, pipel
             continue
         fired = set().union(*(pipeline.by_event.get(eid, set()) for eid in inc.event_ids))
         assert set(inc.rules) <= fired, f"{inc.name}: expected {inc.rules}, fired {sorted(fired)}"
+
+
+# --- the demo's console: revisions fold, the per-rule table marks silent rules ---------------------------
+
+
+def _alert(revision: int, change: str, **kw: object) -> Alert:
+    at = datetime(2020, 2, 8, 22, 4, tzinfo=TZ)
+    base: dict[str, object] = {
+        "alert_id": "a1", "rule_id": "unregistered_person", "rule_version": 2, "severity": "warning",
+        "event_time": at, "detected_at": at, "event_ids": ("e1",), "summary_zh": "非登记人员进入",
+        "summary_en": "Person not in any register entered", "subject_masked": "362321********0353",
+        "place": Place(checkpoint_id="kp10", compound_id="330822001002-01", community_code="330822001002",
+                       large_grid="lg06", small_grid="lg06-s1"),
+        "revision": revision, "change": change, "count": revision, "status": "open",
+    }
+    return Alert.model_validate(base | kw)
+
+
+def test_demo_folds_repeats_and_shows_place_count_and_status_on_changes() -> None:
+    tally = RuleTally()
+    assert tally.take(_alert(1, "opened"))
+    opened = alert_line(_alert(1, "opened"))
+    assert "OPENED" in opened and "lg06/lg06-s1 330822001002-01 @ kp10" in opened and "[open x1]" in opened
+    assert not tally.take(_alert(2, "repeated")) and not tally.take(_alert(3, "repeated"))
+    assert not tally.take(_alert(3, "repeated"))  # a replayed revision changes nothing
+    resolved = _alert(4, "resolved", status="resolved", note="省、县两级登记已一致")
+    assert tally.take(resolved)
+    line = alert_line(resolved, folded=tally.pop_folded("a1"))
+    assert "RESOLVED" in line and "[resolved x4, 2 repeat(s) folded]" in line and "省、县两级登记已一致" in line
+    assert tally.alerts == {"unregistered_person": 1}
+
+
+def test_demo_rule_table_names_first_place_and_marks_rules_that_did_not_fire() -> None:
+    tally = RuleTally()
+    tally.take(_alert(1, "opened"))
+    tally.take(_alert(1, "opened", alert_id="a2", rule_id="fever", place=Place(checkpoint_id="kp01")))
+    rows = tally.table(["unregistered_person", "fever", "silent_checkpoint"])
+    assert "lg06/lg06-s1 330822001002-01 @ kp10" in rows[1] and rows[1].split()[1] == "1"
+    assert "@ kp01" in rows[2]
+    assert "DID NOT FIRE" in rows[3] and "DID NOT FIRE" not in "".join(rows[:3])
