@@ -25,7 +25,7 @@ from streams.engine import Engine
 from streams.enrich import Enricher
 from streams.privacy import PersonKeys
 from streams.registers import RegisterReplicator, RegisterStore, StoreMaster
-from streams.settings import TOPICS, Settings
+from streams.settings import INTERNAL_TOPICS, TOPICS, Settings
 
 
 @dataclass
@@ -80,13 +80,21 @@ def create_app(settings: Settings, resources: WorkerResources, catalogue: Catalo
             partitions=kafka.partitions,
         )
         for logical in TOPICS
+    } | {
+        logical: app.topic(
+            settings.internal_topic(logical),
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=kafka.partitions,
+            internal=True,
+        )
+        for logical in INTERNAL_TOPICS
     }
-    rule_state = app.Table("rule-state", default=None, partitions=kafka.partitions,
-                           key_serializer="raw", value_serializer="raw",
+    # bytes in, bytes out: Faust derives the changelog's "raw" serializers from these types, also when recovering
+    rule_state = app.Table("rule-state", default=None, partitions=kafka.partitions, key_type=bytes, value_type=bytes,
                            help="Stateful rules' memory, keyed <rule id>|<state key>.")
-    alert_state = app.Table("alert-book", default=None, partitions=kafka.partitions,
-                            key_serializer="raw", value_serializer="raw",
-                            help="Latest revision of the newest alert per fingerprint.")
+    alert_state = app.Table("alert-book", default=None, partitions=kafka.partitions, key_type=bytes,
+                            value_type=bytes, help="Latest revision of the newest alert per fingerprint.")
     keys = PersonKeys(secret=settings.privacy.person_key_secret.get_secret_value().encode())
     dead_letters = DeadLetters(topics["dead-letters"])
     replicator = RegisterReplicator(settings=settings, store=resources.store, keys=keys, reject=dead_letters)

@@ -30,9 +30,14 @@ TOPICS: dict[str, bool] = {
     "alerts": False,
     "alert-actions": False,
     "dead-letters": False,
-    "rule-input": False,  # internal: events routed to the partition of a stateful rule's key
-    "findings": False,  # internal: findings routed to the partition of their alert fingerprint
 }
+
+INTERNAL_TOPICS: tuple[str, ...] = (
+    "rule-input",  # events routed to the partition of a stateful rule's key
+    "findings",  # findings routed to the partition of their alert fingerprint
+)
+"""Topics between the worker's own agents: named per app id (like Faust's changelogs) and created by Faust,
+so a second consumer group replaying the inputs never reads another group's work in progress."""
 
 
 class KafkaSettings(BaseModel):
@@ -99,6 +104,11 @@ class Settings(BaseSettings):
     stream: StreamSettings = StreamSettings()
     metrics: MetricsSettings = MetricsSettings()
     privacy: PrivacySettings = PrivacySettings()
+
+    def internal_topic(self, logical: str) -> str:
+        if logical not in INTERNAL_TOPICS:
+            raise KeyError(f"unknown internal topic {logical!r}; known: {', '.join(INTERNAL_TOPICS)}")
+        return f"{self.kafka.topic_prefix}{self.app_id}.{logical}"
 
     @property
     def clickhouse_dsn(self) -> str:

@@ -12,6 +12,7 @@ import base64
 import json
 import shutil
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 
 import clickhouse_connect
 import pytest
@@ -25,6 +26,7 @@ from tests.bus import Bus
 from tests.factories import (
     COMPOUNDS,
     DINGYANG_CP,
+    NIGHT,
     OUTSIDER_ID,
     RESIDENT_ID,
     RESIDENTS,
@@ -62,6 +64,7 @@ EXPECTED = {
     ("unregistered_person", "LG07", "e-outsider"),
     ("health_code", "LG07", "e-red"),
     ("origin_mismatch", "LG12", "e-returnee"),
+    ("late_night_entry", "LG07", "e-outsider"),  # the outsider came in at 22:00
 }
 
 
@@ -84,9 +87,9 @@ def start_with_master(bus: Bus, worker: WorkerProcess) -> None:
     assert deadline_value == samples_needed
 
 
-def _enriched_after_restart(bus: Bus, batch_id: str, event_id: str) -> dict[str, object]:
+def _enriched_after_restart(bus: Bus, batch_id: str, event_id: str, at: datetime) -> dict[str, object]:
     bus.publish_batch(EventBatch(batch_id=batch_id, source="cp-dy-050",
-                                 events=(passage(event_id, temperature_c=38.5),)))
+                                 events=(passage(event_id, temperature_c=38.5, event_time=at),)))
     enriched = bus.consume("enriched-events", until=lambda rs: any(r["batch_id"] == batch_id for r in rs))
     [after] = [e for r in enriched if r["batch_id"] == batch_id for e in r["events"]]
     return after
@@ -108,12 +111,18 @@ def test_article_incidents_become_grid_routed_alerts_in_kafka_clickhouse_and_met
     bus.publish_batch(DINGYANG_BATCH)
     bus.publish_batch(WENFENG_BATCH)
 
-    alerts = bus.consume("alerts", until=lambda rs: len(rs) >= len(EXPECTED))
+    revisions = bus.consume("alerts", until=lambda rs: len(rs) >= len(EXPECTED) + 1)
+    alerts = [a for a in revisions if a["change"] == "opened"]
     got = {(a["rule_id"], a["place"]["large_grid"], a["event_ids"][0]) for a in alerts}
     assert got == EXPECTED
     assert len(alerts) == len(EXPECTED)
+    # e-red is the same resident re-measured normal minutes later: the fever alert is resolved by the rule
+    [resolved] = [a for a in revisions if a["change"] != "opened"]
+    assert (resolved["rule_id"], resolved["status"], resolved["revision"]) == ("fever", "resolved", 2)
+    assert resolved["resolved_by"] == "rule:fever" and resolved["event_ids"] == ["e-fever", "e-red"]
     for a in alerts:
-        assert a["alert_id"] == alert_id(a["rule_id"], 1, (a["event_ids"][0],))
+        assert a["alert_id"] == alert_id(a["rule_id"], a["rule_version"], (a["event_ids"][0],))
+        assert (a["revision"], a["change"], a["status"], a["count"]) == (1, "opened", "open", 1)
         assert a["_key"] == a["place"]["large_grid"].encode()  # keyed by large grid
         raw = json.dumps(a, default=str)
         assert RESIDENT_ID not in raw and RETURNEE_ID not in raw and OUTSIDER_ID not in raw
@@ -132,7 +141,7 @@ def test_article_incidents_become_grid_routed_alerts_in_kafka_clickhouse_and_met
     assert events["e-outsider"]["misses"] == ["resident"]
 
     wait_for_metric(pipeline_settings.metrics.port, "gridwatch_sink_rows_total", 6, table="enriched_events")
-    wait_for_metric(pipeline_settings.metrics.port, "gridwatch_sink_rows_total", 5, table="alerts")
+    wait_for_metric(pipeline_settings.metrics.port, "gridwatch_sink_rows_total", len(EXPECTED), table="alerts")
     samples = scrape(pipeline_settings.metrics.port)
     events_topic = bus.topic("events")
     assert metric(samples, "gridwatch_events_consumed_total", topic=events_topic, event_type="passage") == 5
@@ -142,7 +151,7 @@ def test_article_incidents_become_grid_routed_alerts_in_kafka_clickhouse_and_met
     assert metric(samples, "gridwatch_alerts_total", rule="health_code", severity="critical") == 1
     assert metric(samples, "gridwatch_alerts_total", rule="perimeter_breach", severity="critical") == 1
     assert metric(samples, "gridwatch_enrichment_misses_total", lookup="resident") == 1
-    assert metric(samples, "gridwatch_alert_latency_seconds_count") == 5
+    assert metric(samples, "gridwatch_alert_latency_seconds_count") == len(EXPECTED)
     assert metric(samples, "gridwatch_sink_batches_total", table="alerts") >= 1
     assert metric(samples, "gridwatch_dead_letters_total", reason="invalid_json", topic=events_topic) == 0
 
@@ -192,9 +201,11 @@ def test_malformed_input_is_dead_lettered_and_the_worker_keeps_going(
                                  id_number=OUTSIDER_ID, health_code="yellow"),)))
     alerts = bus.consume("alerts", until=lambda rs: {"e-good", "e-after"} <= {a["event_ids"][0] for a in rs})
     assert {(a["rule_id"], a["event_ids"][0]) for a in alerts} == {
-        ("fever", "e-good"), ("unregistered_person", "e-good"),
-        ("health_code", "e-after"), ("unregistered_person", "e-after"),
-    }
+        ("fever", "e-good"), ("unregistered_person", "e-good"), ("late_night_entry", "e-good"),
+        ("health_code", "e-after"),
+    }  # e-after is the same outsider at the same checkpoint minutes later: a repeat, folded into open alerts
+    repeats = {(a["rule_id"], a["count"]) for a in alerts if a["change"] == "repeated"}
+    assert repeats == {("unregistered_person", 2), ("late_night_entry", 2)}
     samples = scrape(pipeline_settings.metrics.port)
     assert metric(samples, "gridwatch_dead_letters_total", reason="invalid_json", topic=bus.topic("events")) == 1
     assert metric(samples, "gridwatch_dead_letters_total", reason="schema_violation",
@@ -215,7 +226,7 @@ def test_restarted_worker_recovers_its_registers_and_a_replay_writes_no_duplicat
 
     # 1. Restart on the local state: the registers resume from their stored offsets.
     worker.start()
-    after = _enriched_after_restart(bus, "b-after-restart", "e-after-restart")
+    after = _enriched_after_restart(bus, "b-after-restart", "e-after-restart", NIGHT + timedelta(hours=1))
     assert after["resident_known"] is True and after["home_dwelling_id"] == "dy-01-3-201"
     assert after["place"]["large_grid"] == "LG07"
     samples = scrape(pipeline_settings.metrics.port)
@@ -229,7 +240,7 @@ def test_restarted_worker_recovers_its_registers_and_a_replay_writes_no_duplicat
     worker.start()
     assert metric(scrape(pipeline_settings.metrics.port), "gridwatch_master_updates_total",
                   table="residents", op="upsert") == 2
-    after = _enriched_after_restart(bus, "b-after-wipe", "e-after-wipe")
+    after = _enriched_after_restart(bus, "b-after-wipe", "e-after-wipe", NIGHT + timedelta(hours=2))
     assert after["resident_known"] is True and after["home_dwelling_id"] == "dy-01-3-201"
     wait_for_metric(pipeline_settings.metrics.port, "gridwatch_sink_rows_total", 1, table="enriched_events")
     assert worker.stop() == 0
@@ -246,5 +257,15 @@ def test_restarted_worker_recovers_its_registers_and_a_replay_writes_no_duplicat
     db = pipeline_settings.clickhouse.database
     assert clickhouse_rows(pipeline_settings,
                            f"SELECT count(), uniqExact(event_id) FROM {db}.enriched_events") == [(7, 7)]
-    alert_counts = clickhouse_rows(pipeline_settings, f"SELECT count(), uniqExact(alert_id) FROM {db}.alerts")
-    assert alert_counts[0][0] == alert_counts[0][1] == 6  # 4 from the first batch + a fever after each restart
+    alert_counts = clickhouse_rows(pipeline_settings,
+                                   f"SELECT count(), uniqExact(alert_id) FROM {db}.alerts FINAL")
+    # 5 from the first batch (its fever resolved by the re-measurement), and a new fever after each restart:
+    # the rule and alert state came back from their changelogs, so each is a new condition, not a repeat
+    # ... and Wenfeng's checkpoint, always open, reported nothing for the two hours of event time: silent
+    silent = clickhouse_rows(pipeline_settings, f"SELECT checkpoint_id FROM {db}.alerts FINAL "
+                                                "WHERE rule_id = 'silent_checkpoint'")
+    assert silent == [("cp-wf-001",)]
+    assert alert_counts == [(8, 8)]
+    history = clickhouse_rows(pipeline_settings, f"SELECT count() FROM {db}.alert_history")
+    # 8 openings, the first fever's resolution, and the second fever expired when the third came an hour later
+    assert history == [(10,)]
