@@ -49,6 +49,7 @@ class FindingRecord(Contract):
     subject: str = ""
     related_event_ids: tuple[str, ...] = ()
     resolves: bool = False
+    scope: str = ""
     event: EnrichedEvent
     detected_at: AwareDatetime
     uploaded_at: float | None = Field(default=None, description="Kafka timestamp of the upload, for latency.")

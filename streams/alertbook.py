@@ -109,7 +109,7 @@ class AlertBook:
 
     def observe(self, finding: Finding, event: EnrichedEvent, *, detected_at: datetime) -> list[Alert]:
         """The revisions ``finding`` causes, in publishing order: none, one, or an expired and a new alert."""
-        key = fingerprint(finding.rule_id, subject_of(finding, event), event.place)
+        key = fingerprint(finding.rule_id, subject_of(finding, event), event.place, finding.scope)
         current = self._state.get(key)
         if current is not None and event.event_id in current.event_ids:
             return []

@@ -48,18 +48,18 @@ def subject_of(finding: Finding, event: EnrichedEvent) -> str:
     return finding.subject or event.subject_key
 
 
-def place_key(place: Place) -> str:
+def place_key(place: Place, scope: str = "") -> str:
     """The place part of a fingerprint: the checkpoint, else the compound, else nowhere."""
-    if place.checkpoint_id:
+    if place.checkpoint_id and scope != "compound":
         return f"checkpoint:{place.checkpoint_id}"
     if place.compound_id:
         return f"compound:{place.compound_id}"
     return ""
 
 
-def fingerprint(rule_id: str, subject: str, place: Place) -> str:
+def fingerprint(rule_id: str, subject: str, place: Place, scope: str = "") -> str:
     """One condition: a rule, about one subject, at one place."""
-    material = _SEP.join((rule_id, subject, place_key(place)))
+    material = _SEP.join((rule_id, subject, place_key(place, scope)))
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
 
@@ -86,7 +86,7 @@ def build_alert(finding: Finding, event: EnrichedEvent, *, detected_at: datetime
         summary_zh=finding.summary_zh,
         summary_en=finding.summary_en,
         action=finding.action,
-        fingerprint=fingerprint(finding.rule_id, subject_of(finding, event), event.place),
+        fingerprint=fingerprint(finding.rule_id, subject_of(finding, event), event.place, finding.scope),
         last_event_time=event.event_time,
         updated_at=detected_at,
         updated_by=f"rule:{finding.rule_id}",

@@ -14,20 +14,21 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 from tqdm import tqdm  # type: ignore[import-untyped]
 
 from schemas import Alert, Place
-from streams.process import WorkerProcess
+from streams.process import WorkerProcess, settings_env
 from streams.scrape import metric, scrape, total
 from streams.settings import REPO_ROOT, Settings
 from streams.simulate.incidents import Incident
@@ -277,11 +278,30 @@ def _clickhouse_report(settings: Settings) -> None:
 
 def run_demo(settings: Settings, *, seed: int, speed: float, exit_when_done: bool) -> int:
     with local_broker(settings):
-        return _run(settings, seed=seed, speed=speed, exit_when_done=exit_when_done)
+        return _run(fresh_day(settings), seed=seed, speed=speed, exit_when_done=exit_when_done)
+
+
+def fresh_day(settings: Settings) -> Settings:
+    """Each demo is a new day: its own topics, consumer group, worker state and embedded ClickHouse.
+
+    A demo that resumed the last one's topics would replay yesterday's events
+    into today's alerts. The broker (and its data) is shared; the demo's
+    worker and ClickHouse live under ``<data_dir>/demo``, cleared at start.
+    """
+    run = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    demo_dir = settings.data_dir / "demo"
+    shutil.rmtree(demo_dir, ignore_errors=True)
+    demo_dir.mkdir(parents=True)
+    return settings.model_copy(update={
+        "data_dir": demo_dir,
+        "app_id": f"{settings.app_id}-demo-{run}",
+        "kafka": settings.kafka.model_copy(update={"topic_prefix": f"{settings.kafka.topic_prefix}demo-{run}."}),
+    })
 
 
 def _run(settings: Settings, *, seed: int, speed: float, exit_when_done: bool) -> int:
-    worker = WorkerProcess(log_path=settings.data_dir / "demo" / "worker.log", metrics_port=settings.metrics.port)
+    worker = WorkerProcess(log_path=settings.data_dir / "worker.log", metrics_port=settings.metrics.port,
+                           env=settings_env(settings))
     watch = IncidentWatch()
     printer = AlertPrinter(settings, watch)
     try:

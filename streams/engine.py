@@ -186,9 +186,16 @@ class Engine:
         return findings
 
     def tick(self, now: datetime, checkpoints: Iterable[Checkpoint]) -> list[Finding]:
-        """Time-driven findings (silent checkpoints) at the watermark ``now``."""
+        """Time-driven findings (silent checkpoints) at the watermark ``now``.
+
+        Only gates are watched: a gate has a guard and a terminal that should
+        report, while an inner point is a posted code that reports only when
+        someone happens to scan it, so its silence means nothing.
+        """
         silent = self._families["checkpoint"].get("silent_checkpoint")
-        return [self._configured(f) for f in silent.tick(now, checkpoints)] if silent else []
+        if silent is None:
+            return []
+        return [self._configured(f) for f in silent.tick(now, (cp for cp in checkpoints if cp.kind == "gate"))]
 
     def compare_registers(
         self, county: PersonRecord | None, provincial: PersonRecord | None, *, person_key: str

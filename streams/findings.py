@@ -28,6 +28,7 @@ def to_record(
         subject=finding.subject,
         related_event_ids=finding.related_event_ids,
         resolves=finding.resolves,
+        scope=finding.scope,
         event=event,
         detected_at=detected_at,
         uploaded_at=uploaded_at,
@@ -45,8 +46,9 @@ def from_record(record: FindingRecord) -> Finding:
         subject=record.subject,
         related_event_ids=record.related_event_ids,
         resolves=record.resolves,
+        scope=record.scope,
     )
 
 
 def fingerprint_of(record: FindingRecord) -> str:
-    return fingerprint(record.rule_id, subject_of(from_record(record), record.event), record.event.place)
+    return fingerprint(record.rule_id, subject_of(from_record(record), record.event), record.event.place, record.scope)

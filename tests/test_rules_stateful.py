@@ -57,6 +57,28 @@ class JsonState(Generic[V]):
 
 # bypass_entry ----------------------------------------------------------------
 
+def test_bypass_an_entry_uploaded_after_the_sighting_resolves_its_alert() -> None:
+    rule = bypass()
+    assert rule.evaluate(ev("out", at(0), direction="out", **OUTSIDER)) is not None  # no entry: flagged
+    rule = bypass()
+    assert rule.evaluate(ev("in-old", at(0), **OUTSIDER)) is None
+    assert rule.evaluate(ev("out-old", at(10), direction="out", **OUTSIDER)) is None
+    flagged = rule.evaluate(ev("inner-scan", at(61), **INSIDE, **OUTSIDER))  # last passage: out
+    assert flagged is not None and flagged.scope == "compound" and not flagged.resolves
+    late = rule.evaluate(ev("in-late", at(60), **OUTSIDER))  # the gate's upload arrives a minute later
+    assert late is not None and late.resolves and late.scope == "compound"
+    assert "uploaded late" in late.summary_en
+    assert rule.evaluate(ev("in-again", at(60.5), **OUTSIDER)) is None  # the flag is spent
+
+
+def test_bypass_an_entry_before_a_later_exit_does_not_explain_a_sighting_after_it() -> None:
+    rule = bypass()
+    assert rule.evaluate(ev("in", at(0), **OUTSIDER)) is None
+    assert rule.evaluate(ev("out", at(30), direction="out", **OUTSIDER)) is None
+    assert rule.evaluate(ev("seen", at(40), **INSIDE, **OUTSIDER)) is not None
+    assert rule.evaluate(ev("in-late", at(20), **OUTSIDER)) is None  # before the exit: the sighting stands
+
+
 def bypass(**kw: Any) -> BypassEntry:
     return BypassEntry(state=MemoryState[GateHistory](), **kw)
 

@@ -66,7 +66,7 @@ def register(p: Pipeline) -> None:
                 place, dwelling = home_of(person_key)
                 at = record.updated_at if record is not None else datetime.now(UTC)
                 check = EnrichedEvent(
-                    event_id=f"register:{key}:{msg.offset}",
+                    event_id=f"register:{register_name}:{person_key}:{msg.offset}",
                     event_type="register_check",
                     event_time=at,
                     place=place,

@@ -33,12 +33,20 @@ event is judged against the passages at or before its own event time, so a
 late sighting sees the history as it was then; a late passage is filed in
 order and does not revisit findings already made. A late sighting older than
 the whole bounded history cannot be judged and is let through.
+
+Late uploads retract: terminals upload every minute or so, so a person's
+inward passage at the gate often arrives after the inner-point scan made
+seconds later. A flagged sighting or exit is remembered; when an inward
+passage arrives that, filed in order, accounts for it, the rule resolves its
+alert ("entry uploaded late"). The fingerprint's place is the compound
+(``scope="compound"``), so the gate passage resolves the alert the inner point
+opened.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import timedelta, timezone
 from typing import Final
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
@@ -47,6 +55,7 @@ from schemas import Direction, EnrichedEvent, Severity, SubjectKind
 from streams.rules.base import BaseRule, Finding
 from streams.rules.state import State
 
+_CST = timezone(timedelta(hours=8))
 HISTORY: Final = 8
 """Passages kept per person and compound: enough to place a late event among a day's comings and goings."""
 
@@ -59,12 +68,20 @@ class GatePassage(BaseModel):
     event_id: str
 
 
+class Flagged(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    at: AwareDatetime
+    event_id: str
+
+
 class GateHistory(BaseModel):
-    """A person's latest passages at one compound's gates, oldest first."""
+    """A person's latest passages at one compound's gates, oldest first, and what was flagged since."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     passages: tuple[GatePassage, ...] = ()
+    flagged: tuple[Flagged, ...] = ()
 
 
 class BypassEntry(BaseRule):
@@ -97,9 +114,38 @@ class BypassEntry(BaseRule):
                 finding = self._judge_sighting(event, last)
             elif direction is Direction.OUT:
                 finding = self._judge_exit(event, last)
+        flagged = history.flagged
+        if finding is not None:
+            flagged = (*flagged, Flagged(at=event.event_time, event_id=event.event_id))[-HISTORY:]
+        elif direction is Direction.IN:
+            explained = [f for f in flagged if self._explains(event, f, history)]
+            if explained:
+                flagged = tuple(f for f in flagged if f not in explained)
+                finding = self._retract(event)
         if direction is not None:
-            self._file(key, history, GatePassage(direction=direction, at=event.event_time, event_id=event.event_id))
+            history = self._file(history, GatePassage(direction=direction, at=event.event_time,
+                                                      event_id=event.event_id))
+        if direction is not None or flagged != history.flagged:
+            self._state.put(key, history.model_copy(update={"flagged": flagged}))
         return finding
+
+    def _explains(self, entry: EnrichedEvent, flag: Flagged, history: GateHistory) -> bool:
+        """Whether a (late) inward passage accounts for an earlier flag: before it, nothing out in between."""
+        if not entry.event_time <= flag.at <= entry.event_time + self.control_period:
+            return False
+        return not any(p.direction is Direction.OUT and entry.event_time <= p.at <= flag.at for p in history.passages)
+
+    def _retract(self, entry: EnrichedEvent) -> Finding:
+        local = entry.event_time.astimezone(_CST)
+        return replace(
+            self.finding(
+                Severity.INFO,
+                f"进门记录迟到上传：{local:%H:%M} 已经卡口进入，排除翻墙",
+                f"Entry at {local:%H:%M} through the gate was uploaded late: not a bypass",
+            ),
+            resolves=True,
+            scope="compound",
+        )
 
     def _covered(self, event: EnrichedEvent, last: GatePassage | None) -> bool:
         """Whether the last passage (or its absence) accounts for the person being inside."""
@@ -134,13 +180,14 @@ class BypassEntry(BaseRule):
 
     def _flag(self, last: GatePassage | None, zh: str, en: str, action: str) -> Finding:
         finding = self.finding(Severity.HIGH, zh, en, action)
-        return replace(finding, related_event_ids=(last.event_id,) if last else ())
+        return replace(finding, related_event_ids=(last.event_id,) if last else (), scope="compound")
 
-    def _file(self, key: str, history: GateHistory, passage: GatePassage) -> None:
+    @staticmethod
+    def _file(history: GateHistory, passage: GatePassage) -> GateHistory:
         if any(p.event_id == passage.event_id for p in history.passages):
-            return  # a replayed event: already filed
+            return history  # a replayed event: already filed
         passages = sorted((*history.passages, passage), key=lambda p: p.at)[-HISTORY:]
-        self._state.put(key, GateHistory(passages=tuple(passages)))
+        return history.model_copy(update={"passages": tuple(passages)})
 
 
 def _gate_direction(event: EnrichedEvent) -> Direction | None:
