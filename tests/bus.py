@@ -10,7 +10,18 @@ from typing import Any
 from kafka import KafkaConsumer, KafkaProducer
 from pydantic import BaseModel
 
-from schemas import Checkpoint, Compound, EventBatch, QuarantineOrder, Resident, RiskArea
+from schemas import (
+    AlertAction,
+    Checkpoint,
+    Compound,
+    EventBatch,
+    PersonRecord,
+    QuarantineOrder,
+    Resident,
+    RiskArea,
+    Visitor,
+)
+from streams.master import person_record_key, visitor_key
 from streams.privacy import PersonKeys
 from streams.settings import Settings
 
@@ -35,6 +46,8 @@ class Bus:
         compounds: Iterable[Compound] = (),
         orders: Iterable[QuarantineOrder] = (),
         risk_areas: Iterable[RiskArea] = (),
+        visitors: Iterable[Visitor] = (),
+        person_records: Iterable[PersonRecord] = (),
     ) -> None:
         def js(m: BaseModel) -> bytes:
             return m.model_dump_json().encode()
@@ -49,6 +62,22 @@ class Bus:
             self.send("quarantine-orders", self.keys.key(o.id_number).encode(), js(o))
         for a in risk_areas:
             self.send("risk-areas", a.division_code.encode(), js(a))
+        for v in visitors:
+            self.send("visitors", visitor_key(self.keys.key(v.id_number), v.compound_id).encode(), js(v))
+        for p in person_records:
+            self.publish_person_record(p)
+        self.producer.flush()
+
+    def publish_person_record(self, record: PersonRecord) -> int:
+        """Publish one upstream register's record of a person; returns its offset (the worker's event id names it)."""
+        key = person_record_key(record.register_name, self.keys.key(record.id_number))
+        future = self.producer.send(self.topic("person-records"), key=key.encode(),
+                                    value=record.model_dump_json().encode())
+        return int(future.get(timeout=30).offset)
+
+    def publish_action(self, action: AlertAction) -> None:
+        """An operator's action, keyed by the alert's fingerprint as the alert book expects."""
+        self.send("alert-actions", action.fingerprint.encode(), action.model_dump_json().encode())
         self.producer.flush()
 
     def publish_batch(self, batch: EventBatch) -> None:
@@ -56,9 +85,18 @@ class Bus:
         self.producer.flush()
 
     def consume(
-        self, logical: str, *, until: Callable[[list[dict[str, Any]]], bool], timeout: float = 60.0
+        self,
+        logical: str,
+        *,
+        until: Callable[[list[dict[str, Any]]], bool],
+        timeout: float = 60.0,
+        strict: bool = True,
     ) -> list[dict[str, Any]]:
-        """Read a topic from the start until ``until(records)`` holds; records carry key and meta."""
+        """Read a topic from the start until ``until(records)`` holds; records carry key and meta.
+
+        ``strict=False`` returns what arrived when the time is up instead of raising, so a caller can
+        report exactly what is missing.
+        """
         consumer = KafkaConsumer(
             self.topic(logical),
             bootstrap_servers=self.settings.kafka.bootstrap,
@@ -76,6 +114,8 @@ class Bus:
                     records.append(doc)
                 if until(records):
                     return records
+            if not strict:
+                return records
             raise TimeoutError(f"{logical}: condition not met in {timeout}s; got {len(records)} records")
         finally:
             consumer.close()

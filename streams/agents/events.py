@@ -36,23 +36,29 @@ class _Take:
 
     def __init__(self) -> None:
         self.findings: list[FindingRecord] = []
-        self.routed: dict[int, list[RuleInput]] = {}
-        self.latest_at_checkpoint: dict[str, RuleInput] = {}
+        self.routed: dict[int, list[tuple[int, RuleInput]]] = {}
+        self.latest_at_checkpoint: dict[str, tuple[int, RuleInput]] = {}
         self.uploaded_at: float | None = None
+        self._seq = 0
 
     def route(self, family: Family, key: str, event: EnrichedEvent, partitions: int) -> None:
+        self._seq += 1
+        item = RuleInput(family=family, key=key, event=event)
         if family == "checkpoint":  # silence needs only each checkpoint's latest event of the take
             seen = self.latest_at_checkpoint.get(key)
-            if seen is None or seen.event.event_time <= event.event_time:
-                self.latest_at_checkpoint[key] = RuleInput(family=family, key=key, event=event)
+            if seen is None or seen[1].event.event_time <= event.event_time:
+                self.latest_at_checkpoint[key] = (self._seq, item)
             return
-        self.routed.setdefault(partition_of(key, partitions), []).append(RuleInput(family=family, key=key, event=event))
+        self.routed.setdefault(partition_of(key, partitions), []).append((self._seq, item))
 
     def batches(self, partitions: int) -> dict[int, RuleInputBatch]:
-        for key, item in self.latest_at_checkpoint.items():
-            self.routed.setdefault(partition_of(key, partitions), []).append(item)
-        return {part: RuleInputBatch(items=tuple(items), uploaded_at=self.uploaded_at)
-                for part, items in self.routed.items()}
+        for key, entry in self.latest_at_checkpoint.items():
+            self.routed.setdefault(partition_of(key, partitions), []).append(entry)
+        # In arrival order: a checkpoint's event appended after the take's later events would find the judge's
+        # watermark already past it and be skipped as late, losing the checkpoint's liveness (and a resolution).
+        return {part: RuleInputBatch(items=tuple(item for _, item in sorted(entries, key=lambda e: e[0])),
+                                     uploaded_at=self.uploaded_at)
+                for part, entries in self.routed.items()}
 
 
 def register(p: Pipeline, feeder: SinkFeeder) -> None:
