@@ -65,6 +65,18 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "person_count",
     "linked_subjects",
     "misses",
+    "lat",
+    "lon",
+    "checkpoint_kind",
+    "compound_closed",
+    "sighting_kind",
+    "dwelling_id",
+    "dwelling_registered",
+    "visitor_active",
+    "visitor_host_dwelling_id",
+    "quarantine_dwelling_id",
+    "quarantine_compound_id",
+    "id_problems",
 )
 """Columns of ``enriched_events`` written by the sink, in insert order."""
 
@@ -163,6 +175,18 @@ def event_row(event: EnrichedEvent) -> Row:
         event.person_count,
         event.linked_subjects,
         event.misses,
+        event.lat,
+        event.lon,
+        event.checkpoint_kind,
+        event.compound_closed,
+        event.sighting_kind,
+        event.dwelling_id,
+        event.dwelling_registered,
+        event.visitor_active,
+        event.visitor_host_dwelling_id,
+        event.quarantine_dwelling_id,
+        event.quarantine_compound_id,
+        event.id_problems,
     )
 
 

@@ -37,7 +37,9 @@ Decisions, written down because operations rely on them:
   finding's Chinese summary, which is what the grid reads) and opens nothing;
   with no open alert it returns nothing. A resolving event older than the
   alert's ``last_event_time`` is ignored: by event time the condition was seen
-  after it, and the latest evidence wins.
+  after it, and the latest evidence wins; unless the resolving finding names
+  one of the alert's events in ``related_event_ids``: then it explains that
+  very event (an entry uploaded after the sighting it accounts for).
 * Stale alerts. A resident registered after their first scan: the scan opened
   ``unregistered_person``, the next scan (registered now) makes the rule emit
   ``resolves=True`` and the alert is resolved by the rule. A finding that
@@ -198,7 +200,8 @@ class AlertBook:
     ) -> list[Alert]:
         if current is None or current.status == "resolved":
             return []
-        if event.event_time < _last_event_time(current):
+        explains = bool(set(finding.related_event_ids) & set(current.event_ids))
+        if event.event_time < _last_event_time(current) and not explains:
             return []
         resolved = _revise(
             current,
@@ -209,7 +212,7 @@ class AlertBook:
             resolved_by=_rule(finding),
             resolved_at=detected_at,
             note=_clip(finding.summary_zh),
-            last_event_time=event.event_time,
+            last_event_time=max(event.event_time, _last_event_time(current)),
             event_ids=_with_event(current.event_ids, event.event_id),
         )
         self._state.put(current.fingerprint, resolved)

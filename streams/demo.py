@@ -176,9 +176,10 @@ class AlertPrinter(threading.Thread):
             consumer.close()
 
     def show(self, a: Alert, received: float) -> None:
+        matched = self.watch.match(a, received)  # a folded repeat can be an incident's alert too
         if not self.tally.take(a):
             return
-        _say(alert_line(a, folded=self.tally.pop_folded(a.alert_id)) + self.watch.match(a, received))
+        _say(alert_line(a, folded=self.tally.pop_folded(a.alert_id)) + matched)
 
 
 def alert_line(a: Alert, *, folded: int = 0) -> str:

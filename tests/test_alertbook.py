@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from datetime import timedelta
 
@@ -184,6 +185,15 @@ def test_resolving_event_older_than_the_last_sighting_of_the_condition_is_ignore
     assert b.observe(REGISTERED, event("s2", 20), detected_at=DETECTED) == []
     latest = b.current(fingerprint("unregistered_person", "pk-1", GATE))
     assert latest is not None and (latest.status, latest.count) == ("open", 2)
+
+
+def test_an_older_resolving_event_that_names_the_alerts_event_resolves_it() -> None:
+    b = book({"unregistered_person": timedelta(hours=1)})
+    b.observe(UNREGISTERED, event("seen", 30), detected_at=DETECTED)
+    late_entry = dataclasses.replace(REGISTERED, related_event_ids=("seen",))  # an upload that explains "seen"
+    resolved = only(b.observe(late_entry, event("entry", 20), detected_at=DETECTED))
+    assert (resolved.status, resolved.change) == ("resolved", "resolved")
+    assert resolved.last_event_time == NIGHT + timedelta(minutes=30)  # never moved back
 
 
 def test_operator_acknowledges_then_resolves_with_who_when_and_note() -> None:

@@ -155,7 +155,7 @@ def test_event_round_trips_every_field(sink: ClickHouseSink, reader: Client, dat
     assert by_name["linked_subjects"] == ["330105********0047", "330105********0063"]
     assert by_name["misses"] == ["dwelling"]
     expected = dict(zip(EVENT_COLUMNS, event_row(event), strict=True))
-    for name in ("linked_subjects", "misses"):
+    for name in ("linked_subjects", "misses", "id_problems"):
         expected[name] = list(expected[name])
     assert by_name == expected
 

@@ -121,7 +121,7 @@ class BypassEntry(BaseRule):
             explained = [f for f in flagged if self._explains(event, f, history)]
             if explained:
                 flagged = tuple(f for f in flagged if f not in explained)
-                finding = self._retract(event)
+                finding = self._retract(event, explained)
         if direction is not None:
             history = self._file(history, GatePassage(direction=direction, at=event.event_time,
                                                       event_id=event.event_id))
@@ -135,7 +135,7 @@ class BypassEntry(BaseRule):
             return False
         return not any(p.direction is Direction.OUT and entry.event_time <= p.at <= flag.at for p in history.passages)
 
-    def _retract(self, entry: EnrichedEvent) -> Finding:
+    def _retract(self, entry: EnrichedEvent, explained: list[Flagged]) -> Finding:
         local = entry.event_time.astimezone(_CST)
         return replace(
             self.finding(
@@ -145,6 +145,7 @@ class BypassEntry(BaseRule):
             ),
             resolves=True,
             scope="compound",
+            related_event_ids=tuple(f.event_id for f in explained),  # the alert book resolves what names them
         )
 
     def _covered(self, event: EnrichedEvent, last: GatePassage | None) -> bool:
