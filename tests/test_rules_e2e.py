@@ -644,5 +644,5 @@ def test_a_take_routes_each_checkpoints_latest_event_in_arrival_order_not_after_
     take = _Take()
     take.route("checkpoint", DY_SOUTH, early, PARTITIONS)
     take.route("person", person, late, PARTITIONS)
-    batch = take.batches(PARTITIONS)[partition_of(DY_SOUTH, PARTITIONS)]
+    batch = dict(take.batches(PARTITIONS))[partition_of(DY_SOUTH, PARTITIONS)]
     assert [i.event.event_id for i in batch.items] == ["t-1", "t-2"]

@@ -29,6 +29,8 @@ from streams.findings import fingerprint_of, to_record
 from streams.metrics import ENRICHMENT_MISSES, EVENTS_CONSUMED, RECORDS_CONSUMED
 
 log = logging.getLogger(__name__)
+MAX_ITEMS = 200
+"""Routed events per rule-input record: an enriched event is about 1 KB of JSON, Kafka's default record limit 1 MB."""
 
 
 class _Take:
@@ -51,14 +53,19 @@ class _Take:
             return
         self.routed.setdefault(partition_of(key, partitions), []).append((self._seq, item))
 
-    def batches(self, partitions: int) -> dict[int, RuleInputBatch]:
+    def batches(self, partitions: int) -> list[tuple[int, RuleInputBatch]]:
+        """One record per partition, split every ``MAX_ITEMS`` items to stay well under Kafka's 1 MB record."""
         for key, entry in self.latest_at_checkpoint.items():
             self.routed.setdefault(partition_of(key, partitions), []).append(entry)
-        # In arrival order: a checkpoint's event appended after the take's later events would find the judge's
-        # watermark already past it and be skipped as late, losing the checkpoint's liveness (and a resolution).
-        return {part: RuleInputBatch(items=tuple(item for _, item in sorted(entries, key=lambda e: e[0])),
-                                     uploaded_at=self.uploaded_at)
-                for part, entries in self.routed.items()}
+        out = []
+        for part, entries in self.routed.items():
+            # In arrival order: a checkpoint's event appended after the take's later events would find the judge's
+            # watermark already past it and be skipped as late, losing the checkpoint's liveness (and a resolution).
+            items = [item for _, item in sorted(entries, key=lambda e: e[0])]
+            for start in range(0, len(items), MAX_ITEMS):
+                out.append((part, RuleInputBatch(items=tuple(items[start:start + MAX_ITEMS]),
+                                                 uploaded_at=self.uploaded_at)))
+        return out
 
 
 def register(p: Pipeline, feeder: SinkFeeder) -> None:
@@ -129,10 +136,17 @@ def register(p: Pipeline, feeder: SinkFeeder) -> None:
                     log.error("record %s[%s]@%s failed: %s", name, msg.partition, msg.offset, why)
                     await p.dead_letter(Rejected("processing_error", why), msg)
             RECORDS_CONSUMED.labels(topic=name).inc(len(events))
-            for record in take.findings:
-                await findings_topic.send(key=fingerprint_of(record).encode(), value=record.model_dump_json().encode())
-            for part, batch in take.batches(partitions).items():
-                await rule_input.send(value=batch.model_dump_json().encode(), partition=part)
+            try:
+                for record in take.findings:
+                    await findings_topic.send(key=fingerprint_of(record).encode(),
+                                              value=record.model_dump_json().encode())
+                for part, batch in take.batches(partitions):
+                    await rule_input.send(value=batch.model_dump_json().encode(), partition=part)
+            except Exception as exc:  # the agent must outlive it: the uploads go to dead letters for a replay
+                why = safe_error(exc)
+                log.error("routing a take of %d uploads failed: %s", len(events), why)
+                for event in events:
+                    await p.dead_letter(Rejected("processing_error", f"routing failed: {why}"), event.message)
 
             async def ack(taken: list[Any] = events) -> None:
                 for event in taken:
