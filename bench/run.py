@@ -424,7 +424,11 @@ def _run_bench(base: Settings, cfg: BenchConfig) -> dict[str, Any]:
         }
     finally:
         for w in workers:
-            w.stop()
+            try:
+                w.stop()
+            except subprocess.TimeoutExpired:  # still draining what the latency phase queued: killed, noted
+                run.phases.setdefault("notes", []).append("a worker did not stop within 60 s and was killed")
+                _say("a worker did not stop within 60 s (backlog left by the latency phase); killed")
 
     _say("measuring the limit (bare aiokafka loop)")
     run.phases["limit"] = _limit(a_settings, one["backlog"]["events"], work)

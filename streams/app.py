@@ -18,7 +18,7 @@ from streams.agents import alerting, judge, register_check
 from streams.agents import events as events_agent
 from streams.agents import sink as sink_agents
 from streams.agents.context import DeadLetters, Pipeline
-from streams.agents.tables import TableState, table_state
+from streams.agents.tables import RecordView, TableState, table_state
 from streams.alertbook import AlertBook
 from streams.catalogue import Catalogue, load_catalogue
 from streams.engine import Engine
@@ -99,22 +99,24 @@ def create_app(settings: Settings, resources: WorkerResources, catalogue: Catalo
     dead_letters = DeadLetters(topics["dead-letters"])
     replicator = RegisterReplicator(settings=settings, store=resources.store, keys=keys, reject=dead_letters)
     master = StoreMaster(resources.store)
+    rule_view, alert_view = RecordView(rule_state), RecordView(alert_state)
     pipeline = Pipeline(
         settings=settings,
         app=app,
         topics=topics,
         registers=replicator,
         enricher=Enricher(master=master, keys=keys),
-        engine=Engine(catalogue, states=lambda rule_id: table_state(rule_state, rule_id)),
+        engine=Engine(catalogue, states=lambda rule_id: table_state(rule_view, rule_id)),
+        rule_view=rule_view,
         master=master,
         dead_letter=dead_letters,
     )
-    book = AlertBook(TableState(alert_state, "alert", Alert),
+    book = AlertBook(TableState(alert_view, "alert", Alert),
                      windows={spec.id: spec.suppression_window for spec in catalogue.rules})
     app.task(replicator.run)
     feeder = sink_agents.register(pipeline, resources.sink_runner)
     events_agent.register(pipeline, feeder)
     judge.register(pipeline)
-    alerting.register(pipeline, book)
+    alerting.register(pipeline, book, alert_view)
     register_check.register(pipeline)
     return app

@@ -19,6 +19,7 @@ from typing import Any
 from schemas import Alert, AlertAction
 from schemas.internal import FindingRecord
 from streams.agents.context import Pipeline
+from streams.agents.tables import RecordView
 from streams.alertbook import AlertBook
 from streams.codec import Rejected, decode_record, safe_error
 from streams.findings import from_record
@@ -27,7 +28,8 @@ from streams.metrics import ALERT_ACTIONS, ALERT_LATENCY, ALERT_REVISIONS, ALERT
 log = logging.getLogger(__name__)
 
 
-def register(p: Pipeline, book: AlertBook) -> None:
+def register(p: Pipeline, book: AlertBook, view: RecordView) -> None:
+    """Both agents share ``view``; each flushes before its next await, so neither sees the other's half-write."""
     alerts_topic = p.topics["alerts"]
 
     async def publish(alert: Alert, uploaded_at: float | None = None) -> None:
@@ -49,7 +51,9 @@ def register(p: Pipeline, book: AlertBook) -> None:
                 continue
             try:
                 alerts = book.observe(from_record(record), record.event, detected_at=record.detected_at)
+                view.flush()
             except Exception as exc:  # one finding never stops the book
+                view.flush()
                 await p.dead_letter(Rejected("processing_error", safe_error(exc)), msg)
                 continue
             for alert in alerts:
@@ -66,7 +70,9 @@ def register(p: Pipeline, book: AlertBook) -> None:
                 continue
             try:
                 alert = book.apply(action)
+                view.flush()
             except Exception as exc:
+                view.flush()
                 await p.dead_letter(Rejected("processing_error", safe_error(exc)), msg)
                 continue
             ALERT_ACTIONS.labels(action=action.action, outcome="applied" if alert else "ignored").inc()

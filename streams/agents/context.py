@@ -7,6 +7,7 @@ from typing import Any
 
 import faust
 
+from streams.agents.tables import RecordView
 from streams.codec import Rejected, dead_letter
 from streams.engine import Engine
 from streams.enrich import Enricher
@@ -44,5 +45,6 @@ class Pipeline:
     registers: RegisterReplicator
     enricher: Enricher
     engine: Engine
+    rule_view: RecordView
     master: StoreMaster
     dead_letter: DeadLetters

@@ -92,6 +92,7 @@ def register(p: Pipeline) -> None:
                     found.extend(tick(part, now))
                 except Exception as exc:
                     log.error("silent-checkpoint tick on %s[%s] failed: %s", name, part, safe_error(exc))
+            p.rule_view.flush()  # one changelog write per changed bundle, on this record's partition
             for finding, ev in found:
                 record: FindingRecord = to_record(finding, ev, detected_at=detected_at, uploaded_at=batch.uploaded_at)
                 await findings_topic.send(key=fingerprint_of(record).encode(), value=record.model_dump_json().encode())

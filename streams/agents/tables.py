@@ -1,15 +1,21 @@
 """Rule and alert state in Faust tables: the ``State`` protocol over a changelogged table.
 
-A table is keyed by bytes and holds the JSON of a frozen pydantic model; the
-prefix (the rule id) keeps the rules that share one table apart. Writes must
-happen while an agent processes a record of the partition the key belongs to:
-Faust writes the changelog to that record's partition, which is why the
-worker routes every event to the partition of its state's key first.
+Every table write is a changelog record, and the judge would otherwise write
+two or three per person event (fever, anti-passback and travel each keep the
+person's last event). So state goes through a ``RecordView``: values are kept
+in *bundles* (all a person's rule states under one table key), read once per
+record, changed in memory, and written back once per bundle when the record
+is done, and only if something changed. Writes must happen while an agent
+processes a record of the partition the key belongs to: Faust writes the
+changelog to that record's partition, which is why the worker routes every
+event to the partition of its state's key first.
 """
 
 from __future__ import annotations
 
+import json
 import zlib
+from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
@@ -33,33 +39,87 @@ STATE_MODELS: dict[str, type[BaseModel]] = {
 }
 """What each stateful rule (and the alert book, as "alert") keeps, so its JSON can be read back."""
 
+BUNDLES: dict[str, Callable[[str], str]] = {
+    # person rules' keys start with the person key ("<person key>|<compound>" for anti-passback)
+    "fever": lambda key: "person|" + key.split("|", 1)[0],
+    "bypass_entry": lambda key: "person|" + key.split("|", 1)[0],
+    "impossible_travel": lambda key: "person|" + key.split("|", 1)[0],
+    "dwelling_overcrowded": lambda key: "dwelling|" + key,
+    "silent_checkpoint": lambda key: "checkpoint|" + key,
+    "alert": lambda key: "alert|" + key,
+}
+"""Which table key (bundle) a rule's state key is stored under."""
+
 
 def partition_of(key: str, partitions: int) -> int:
     """The partition a state key lives on: stable across processes and restarts (unlike ``hash``)."""
     return zlib.crc32(key.encode()) % partitions
 
 
-class TableState(Generic[V]):
-    def __init__(self, table: Any, prefix: str, model: type[V]) -> None:
+class RecordView:
+    """A write-back view of a Faust table for the record being processed; ``flush`` when it is done."""
+
+    def __init__(self, table: Any) -> None:
         self._table = table
-        self._prefix = f"{prefix}|"
+        self._bundles: dict[str, dict[str, str]] = {}
+        self._dirty: set[str] = set()
+
+    def _bundle(self, bundle: str) -> dict[str, str]:
+        found = self._bundles.get(bundle)
+        if found is None:
+            raw = self._table.get(bundle.encode())
+            found = self._bundles[bundle] = json.loads(raw) if raw else {}
+        return found
+
+    def get(self, bundle: str, field: str) -> str | None:
+        return self._bundle(bundle).get(field)
+
+    def put(self, bundle: str, field: str, value: str) -> None:
+        values = self._bundle(bundle)
+        if values.get(field) != value:
+            values[field] = value
+            self._dirty.add(bundle)
+
+    def delete(self, bundle: str, field: str) -> None:
+        values = self._bundle(bundle)
+        if field in values:
+            del values[field]
+            self._dirty.add(bundle)
+
+    def flush(self) -> int:
+        """Write every changed bundle once; returns how many table writes (changelog records) that took."""
+        written = len(self._dirty)
+        for bundle in self._dirty:
+            values = self._bundles[bundle]
+            key = bundle.encode()
+            if values:
+                self._table[key] = json.dumps(values, separators=(",", ":")).encode()
+            elif key in self._table:
+                del self._table[key]
+        self._bundles.clear()
+        self._dirty.clear()
+        return written
+
+
+class TableState(Generic[V]):
+    """One rule's ``State`` over a ``RecordView``."""
+
+    def __init__(self, view: RecordView, name: str, model: type[V]) -> None:
+        self._view = view
+        self._prefix = f"{name}|"
+        self._bundle_of = BUNDLES[name]
         self._model = model
 
-    def _key(self, key: str) -> bytes:
-        return (self._prefix + key).encode()
-
     def get(self, key: str) -> V | None:
-        raw = self._table.get(self._key(key))
+        raw = self._view.get(self._bundle_of(key), self._prefix + key)
         return None if raw is None else self._model.model_validate_json(raw)
 
     def put(self, key: str, value: V) -> None:
-        self._table[self._key(key)] = value.model_dump_json().encode()
+        self._view.put(self._bundle_of(key), self._prefix + key, value.model_dump_json())
 
     def delete(self, key: str) -> None:
-        k = self._key(key)
-        if k in self._table:
-            del self._table[k]
+        self._view.delete(self._bundle_of(key), self._prefix + key)
 
 
-def table_state(table: Any, name: str) -> TableState[Any]:
-    return TableState(table, name, STATE_MODELS[name])
+def table_state(view: RecordView, name: str) -> TableState[Any]:
+    return TableState(view, name, STATE_MODELS[name])

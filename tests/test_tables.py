@@ -1,0 +1,56 @@
+"""Rule state over a table: a person's rule states are one bundle, written once per record, only if changed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from streams.agents.tables import RecordView, table_state
+from streams.rules.fever import Fever
+from streams.rules.travel import ImpossibleTravel
+from tests.factories import NIGHT, enriched_event
+
+
+class CountingTable(dict[bytes, bytes]):
+    """Stands in for a Faust table: every item set is a changelog record."""
+
+    writes = 0
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self.writes += 1
+        super().__setitem__(key, value)
+
+
+def test_a_persons_rule_states_are_written_once_per_record_as_one_bundle() -> None:
+    table = CountingTable()
+    view = RecordView(table)
+    fever = Fever(state=table_state(view, "fever"))
+    travel = ImpossibleTravel(state=table_state(view, "impossible_travel"))
+    for i in range(3):  # three readings of one person within one record
+        event = enriched_event(f"e{i}", event_time=NIGHT + timedelta(minutes=i), temperature_c=38.0)
+        fever.evaluate(event)
+        travel.evaluate(event)
+    assert table.writes == 0  # nothing written before the record is done
+    assert view.flush() == 1
+    assert table.writes == 1 and list(table) == [b"person|key-resident"]
+
+
+def test_state_read_back_from_the_table_judges_like_state_kept_in_memory() -> None:
+    table = CountingTable()
+    view = RecordView(table)
+    Fever(state=table_state(view, "fever")).evaluate(enriched_event("hot", temperature_c=38.0))
+    view.flush()
+    fever = Fever(state=table_state(RecordView(table), "fever"))
+    resolved = fever.evaluate(enriched_event("ok", event_time=NIGHT + timedelta(minutes=3), temperature_c=36.6))
+    assert resolved is not None and resolved.resolves
+
+
+def test_an_unchanged_state_is_not_written_again() -> None:
+    table = CountingTable()
+    view = RecordView(table)
+    state = table_state(view, "fever")
+    Fever(state=state).evaluate(enriched_event("hot", temperature_c=38.0))
+    view.flush()
+    stored = state.get("key-resident")
+    assert stored is not None
+    state.put("key-resident", stored)
+    assert view.flush() == 0 and table.writes == 1
