@@ -36,6 +36,9 @@ class RuleInputBatch(Contract):
     schema_version: Literal[1] = SCHEMA_VERSION
     items: tuple[RuleInput, ...]
     uploaded_at: float | None = Field(default=None, description="Kafka timestamp of the newest upload, seconds.")
+    watermark: AwareDatetime | None = Field(
+        default=None, description="Event time every active source partition of the sender has reached."
+    )
 
 
 class FindingRecord(Contract):

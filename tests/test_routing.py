@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
-from streams.agents.events import MAX_ITEMS, _Take
+from streams.agents.events import MAX_ITEMS, SourceWatermark, _Take
 from streams.agents.tables import partition_of
 from tests.factories import NIGHT, enriched_event
 
@@ -40,3 +41,28 @@ def test_only_the_latest_event_of_each_checkpoint_is_routed_for_silence() -> Non
     take.route("checkpoint", "cp-1", enriched_event("late", event_time=NIGHT - timedelta(minutes=1)), PARTITIONS)
     [(_, batch)] = take.batches(PARTITIONS)
     assert [item.event.event_id for item in batch.items] == ["new"]
+
+
+def test_routed_events_go_in_event_time_order_whatever_partition_they_came_from() -> None:
+    take = _Take()
+    # a take holds runs of several source partitions: minutes 0-29 of one, then minutes 0-29 of another
+    for run in ("a", "b"):
+        for minute in range(0, 30, 10):
+            take.route("dwelling", "flat-1", enriched_event(f"{run}{minute}", event_time=NIGHT + timedelta(
+                minutes=minute)), PARTITIONS)
+    [(_, batch)] = take.batches(PARTITIONS)
+    times = [item.event.event_time for item in batch.items]
+    assert times == sorted(times)
+    assert [item.event.event_id for item in batch.items] == ["a0", "b0", "a10", "b10", "a20", "b20"]
+
+
+def test_the_low_watermark_is_the_slowest_active_partition_and_an_idle_one_stops_holding_it() -> None:
+    clock = SourceWatermark(idle_after=0.05)
+    assert clock.low() is None
+    clock.see(0, NIGHT + timedelta(minutes=30))
+    clock.see(1, NIGHT)
+    clock.see(0, NIGHT + timedelta(minutes=10))  # a late event never moves a partition back
+    assert clock.low() == NIGHT
+    time.sleep(0.06)
+    clock.see(0, NIGHT + timedelta(minutes=31))  # partition 1 has gone quiet
+    assert clock.low() == NIGHT + timedelta(minutes=31)

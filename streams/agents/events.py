@@ -15,6 +15,7 @@ at once, so a ClickHouse write never delays an alert.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,19 +54,44 @@ class _Take:
             return
         self.routed.setdefault(partition_of(key, partitions), []).append((self._seq, item))
 
-    def batches(self, partitions: int) -> list[tuple[int, RuleInputBatch]]:
+    def batches(self, partitions: int, watermark: datetime | None = None) -> list[tuple[int, RuleInputBatch]]:
         """One record per partition, split every ``MAX_ITEMS`` items to stay well under Kafka's 1 MB record."""
         for key, entry in self.latest_at_checkpoint.items():
             self.routed.setdefault(partition_of(key, partitions), []).append(entry)
         out = []
         for part, entries in self.routed.items():
-            # In arrival order: a checkpoint's event appended after the take's later events would find the judge's
-            # watermark already past it and be skipped as late, losing the checkpoint's liveness (and a resolution).
-            items = [item for _, item in sorted(entries, key=lambda e: e[0])]
+            # In event-time order (then arrival): a take holds uploads of several source partitions, each a run of
+            # minutes; sent in arrival order, the second run would find the judge's watermark past it and be skipped
+            # as late (which is what happened to a checkpoint's latest event, and, with a backlog, to whole runs).
+            items = [item for _, item in sorted(entries, key=lambda e: (e[1].event.event_time, e[0]))]
             for start in range(0, len(items), MAX_ITEMS):
                 out.append((part, RuleInputBatch(items=tuple(items[start:start + MAX_ITEMS]),
-                                                 uploaded_at=self.uploaded_at)))
+                                                 uploaded_at=self.uploaded_at, watermark=watermark)))
         return out
+
+
+class SourceWatermark:
+    """The event time every active partition of the events topic has reached (the low watermark).
+
+    A take holds runs of several partitions that are consumed unevenly (a
+    backlog drains partition by partition), so the latest event time seen is
+    no clock: judged against it, a partition behind the others would be late
+    as a whole. The minimum over partitions is; a partition idle for
+    ``idle_after`` seconds stops holding it back (a terminal offline at night).
+    """
+
+    def __init__(self, idle_after: float = 60.0) -> None:
+        self._high: dict[int, tuple[datetime, float]] = {}
+        self._idle_after = idle_after
+
+    def see(self, partition: int, event_time: datetime) -> None:
+        high = self._high.get(partition)
+        self._high[partition] = (max(high[0], event_time) if high else event_time, time.monotonic())
+
+    def low(self) -> datetime | None:
+        now = time.monotonic()
+        active = [t for t, seen in self._high.values() if now - seen <= self._idle_after]
+        return min(active) if active else None
 
 
 def register(p: Pipeline, feeder: SinkFeeder) -> None:
@@ -76,6 +102,7 @@ def register(p: Pipeline, feeder: SinkFeeder) -> None:
     name = source.get_topic_name()
     partitions = p.settings.kafka.partitions
     engine = p.engine
+    source_watermark = SourceWatermark()
 
     async def handle(msg: Any, take: _Take) -> list[EnrichedEvent]:
         if msg.value is None:
@@ -108,6 +135,7 @@ def register(p: Pipeline, feeder: SinkFeeder) -> None:
             for miss in e.misses:
                 ENRICHMENT_MISSES.labels(lookup=miss).inc()
             enriched.append(e)
+            source_watermark.see(msg.partition, e.event_time)
             take.findings.extend(to_record(f, e, detected_at=detected_at, uploaded_at=uploaded_at) for f in findings)
             for family, key in routes:
                 take.route(family, key, e, partitions)
@@ -140,7 +168,7 @@ def register(p: Pipeline, feeder: SinkFeeder) -> None:
                 for record in take.findings:
                     await findings_topic.send(key=fingerprint_of(record).encode(),
                                               value=record.model_dump_json().encode())
-                for part, batch in take.batches(partitions):
+                for part, batch in take.batches(partitions, source_watermark.low()):
                     await rule_input.send(value=batch.model_dump_json().encode(), partition=part)
             except Exception as exc:  # the agent must outlive it: the uploads go to dead letters for a replay
                 why = safe_error(exc)

@@ -2,8 +2,9 @@
 
 It reads ``rule-input`` (events routed by the events agent) and runs each
 event's family of stateful rules with their state in the ``rule-state``
-table. Event time rules: each partition keeps a watermark (the latest event
-time seen); an event older than the watermark minus the catalogue's lateness
+table. Event time rules: each partition keeps a watermark (the low watermark
+the events agent sends with each record: the event time all its active
+source partitions have reached); an event older than the watermark minus the catalogue's lateness
 is counted and not judged by stateful rules (per-event rules already judged
 it), since remembering it would rewrite history other events were judged
 against. The watermark is also the clock of ``silent_checkpoint``: once a
@@ -83,8 +84,9 @@ def register(p: Pipeline) -> None:
                     log.error("item %d of %s[%s]@%s failed: %s", i, name, part, msg.offset, why)
                     await p.dead_letter(Rejected("processing_error", why, i), msg)
                     continue
-                if watermark is None or ev.event_time > watermark:
-                    watermarks[part] = ev.event_time
+            # the record's own watermark applies from the next record on: its items are judged against the one before
+            if batch.watermark is not None and (part not in watermarks or batch.watermark > watermarks[part]):
+                watermarks[part] = batch.watermark
             now = watermarks.get(part)
             if now is not None and (part not in ticked or now - ticked[part] >= TICK_EVERY):
                 ticked[part] = now
