@@ -119,4 +119,5 @@ def create_app(settings: Settings, resources: WorkerResources, catalogue: Catalo
     judge.register(pipeline)
     alerting.register(pipeline, book, alert_view)
     register_check.register(pipeline)
+    replicator.on_registered = register_check.on_registered(pipeline)
     return app

@@ -124,7 +124,10 @@ class RegisterReplicator:
         store: RegisterStore,
         keys: PersonKeys,
         reject: Callable[[Rejected, Any], Awaitable[None]],
+        on_registered: Callable[[str, Resident, int], Awaitable[None]] | None = None,
     ) -> None:
+        """``on_registered(person key, resident, offset)`` runs for each resident record applied after start-up."""
+        self.on_registered = on_registered
         self._settings = settings
         self._store = store
         self._keys = keys
@@ -193,6 +196,7 @@ class RegisterReplicator:
         offsets: dict[tuple[str, int], int] = {}
         counts: dict[tuple[str, str], int] = {}
         dwellings: dict[bytes, tuple[int, str]] = {}
+        registered: list[tuple[str, Resident, int]] = []
         for tp, msgs in batches.items():
             logical = self._topics[tp.topic]
             prefix, model = REGISTERS[logical]
@@ -219,6 +223,7 @@ class RegisterReplicator:
                     else:
                         if logical == "residents":
                             self._recount(puts, dwellings, key, record)  # type: ignore[arg-type]
+                            registered.append((key[len(prefix):].decode(), record, msg.offset))  # type: ignore[arg-type]
                         puts[key] = msg.value
                     counts[(logical, "upsert")] = counts.get((logical, "upsert"), 0) + 1
                 except Exception as exc:  # one bad record must not stop the registers
@@ -230,6 +235,12 @@ class RegisterReplicator:
         await asyncio.get_running_loop().run_in_executor(None, self._store.apply, puts, offsets)
         for (logical, op), n in counts.items():
             MASTER_UPDATES.labels(table=logical, op=op).inc(n)
+        if self.on_registered is not None and self.caught_up.is_set():  # not for the bulk load at start-up
+            for person_key, resident, offset in registered:
+                try:
+                    await self.on_registered(person_key, resident, offset)
+                except Exception as exc:
+                    log.error("registration hook failed: %s", safe_error(exc))
 
 
     def _recount(

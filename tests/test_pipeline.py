@@ -269,3 +269,26 @@ def test_restarted_worker_recovers_its_registers_and_a_replay_writes_no_duplicat
     history = clickhouse_rows(pipeline_settings, f"SELECT count() FROM {db}.alert_history")
     # 8 openings, the first fever's resolution, and the second fever expired when the third came an hour later
     assert history == [(10,)]
+
+
+def test_a_person_registered_after_their_first_scan_leaves_no_stale_alert_open(
+    pipeline_settings: Settings, bus: Bus, worker_factory: Callable[[Settings], WorkerProcess]
+) -> None:
+    worker = worker_factory(pipeline_settings)
+    start_with_master(bus, worker)
+    evening = NIGHT - timedelta(hours=3)  # before 22:00: no late_night_entry
+    bus.publish_batch(EventBatch(batch_id="b-new", source="cp-dy-050",
+                                 events=(passage("e-new", id_number=OUTSIDER_ID, event_time=evening),)))
+    [opened] = bus.consume("alerts", until=lambda rs: any(a["rule_id"] == "unregistered_person" for a in rs))
+    assert (opened["rule_id"], opened["status"], opened["place"]["compound_id"]) == (
+        "unregistered_person", "open", "co-dy-01")
+
+    # the guard registers the newcomer as a tenant of Dingyang: the register, not a person, closes the alert
+    tenant = RESIDENTS[0].model_copy(update={"id_number": OUTSIDER_ID, "name": "新租户", "phone": None,
+                                             "dwelling_id": "dy-01-3-202", "verified": False})
+    bus.publish_master(residents=(tenant,))
+    revisions = bus.consume("alerts", until=lambda rs: any(a["change"] == "resolved" for a in rs))
+    [resolved] = [a for a in revisions if a["change"] == "resolved"]
+    assert resolved["alert_id"] == opened["alert_id"] and resolved["fingerprint"] == opened["fingerprint"]
+    assert (resolved["status"], resolved["resolved_by"]) == ("resolved", "rule:unregistered_person")
+    assert worker.stop() == 0

@@ -248,7 +248,7 @@ def expected_revisions(register_events: tuple[str, ...]) -> list[Rev]:
         *alert("fever", "high", wf_gate, key(FEVER_ID), "fev-1", ("resolved", "resolved", 1)),
         *alert("health_code", "warning", dy_gate, key(HEALTH_ID), "hc-1",
                ("repeated", "open", 2), ("escalated", "open", 3, "critical")),
-        *alert("unregistered_person", "warning", dy_south, key(ELSEWHERE_ID), "unr-1"),
+        *alert("unregistered_person", "warning", dy_south, key(ELSEWHERE_ID), "unr-1", scope="compound"),
         *alert("bypass_entry", "high", at_checkpoint(DINGYANG_INNER), key(BYPASS_ID), "bp-2", scope="compound"),
         *alert("invalid_identity", "high", at_checkpoint(FAR_CP), key(MALFORMED_ID), "inv-1"),
         *alert("risk_area_arrival", "high", dy_gate, key(RISK_ID), "risk-1"),
@@ -260,7 +260,7 @@ def expected_revisions(register_events: tuple[str, ...]) -> list[Rev]:
         *alert("perimeter_breach", "critical", dy_gate, "", "dy-wall-1", ("repeated", "open", 2)),
         *alert("late_night_entry", "warning", dy_gate, key(NIGHT_VISITOR_ID), "ln-1"),
         *(rev for i, p in enumerate(DEN, 1) for rev in (
-            *alert("unregistered_person", "warning", dingyang, key(p), f"dy-den-{i}"),
+            *alert("unregistered_person", "warning", dingyang, key(p), f"dy-den-{i}", scope="compound"),
             *alert("bypass_entry", "high", dingyang, key(p), f"dy-den-{i}", scope="compound"))),
         *alert("dwelling_overcrowded", "warning", dingyang, f"dwelling:{RENTED_FLAT}", "dy-den-4",
                ("repeated", "open", 2)),

@@ -15,15 +15,17 @@ holds, and the next update of either side judges again.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from schemas import EnrichedEvent, PersonRecord, Place, RegisterName
+from schemas import EnrichedEvent, PersonRecord, Place, RegisterName, Resident, Severity
 from streams.agents.context import Pipeline
 from streams.codec import Rejected, decode_record, safe_error
 from streams.findings import fingerprint_of, to_record
 from streams.metrics import RECORDS_CONSUMED
 from streams.privacy import mask_id
+from streams.rules.base import Finding
 
 
 def register(p: Pipeline) -> None:
@@ -82,3 +84,39 @@ def register(p: Pipeline) -> None:
             await findings_topic.send(key=fingerprint_of(out).encode(), value=out.model_dump_json().encode())
 
     p.app.agent(source, name="gridwatch.register-check")(process)
+
+
+def on_registered(p: Pipeline) -> Callable[[str, Resident, int], Awaitable[None]]:
+    """A person newly registered at a compound resolves an open ``unregistered_person`` alert there.
+
+    Every worker replicates the residents register, so every worker sends
+    this; the finding's event id is the record's offset, the same in each, so
+    the alert book takes the first and ignores the rest as replays.
+    """
+    findings_topic = p.topics["findings"]
+    version = p.engine.catalogue.spec("unregistered_person").version
+
+    async def resolve(person_key: str, resident: Resident, offset: int) -> None:
+        if "unregistered_person" not in p.engine.rule_ids:
+            return
+        finding = Finding(
+            "unregistered_person", version, Severity.INFO,
+            "已补充登记为本小区住户", "Registered as a resident of this compound since",
+            resolves=True, scope="compound",
+        )
+        event = EnrichedEvent(
+            event_id=f"resident:{person_key}:{offset}",
+            event_type="register_check",
+            event_time=datetime.now(UTC),
+            place=Place(compound_id=resident.compound_id, community_code=resident.community_code,
+                        large_grid=resident.large_grid, small_grid=resident.small_grid),
+            subject_key=person_key,
+            subject_masked=mask_id(resident.id_number),
+            resident_known=True,
+            home_compound_id=resident.compound_id,
+            home_dwelling_id=resident.dwelling_id,
+        )
+        record = to_record(finding, event, detected_at=datetime.now(UTC))
+        await findings_topic.send(key=fingerprint_of(record).encode(), value=record.model_dump_json().encode())
+
+    return resolve

@@ -10,6 +10,8 @@ event time for this compound is not an alert: the guard has registered them.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from schemas import Direction, EnrichedEvent, Severity, SubjectKind
 from streams.rules.base import BaseRule, Finding
 
@@ -40,15 +42,18 @@ class UnregisteredPerson(BaseRule):
         if event.visitor_active or registered_here(event):
             return None
         if not event.resident_known:
-            return self.finding(
+            found = self.finding(
                 Severity.WARNING,
                 "非登记人员进入（不在任何住户登记中）",
                 "Person not in any register entered",
                 "stop and register the person; check host dwelling",
             )
-        return self.finding(
-            Severity.WARNING,
-            "非本小区/村社登记人员进入",
-            "Person registered elsewhere entered this compound/community",
-            "verify purpose of visit and host dwelling",
-        )
+        else:
+            found = self.finding(
+                Severity.WARNING,
+                "非本小区/村社登记人员进入",
+                "Person registered elsewhere entered this compound/community",
+                "verify purpose of visit and host dwelling",
+            )
+        # one alert per person and compound, whichever gate: registering the person there resolves it
+        return replace(found, scope="compound")
