@@ -7,6 +7,7 @@ book table entry) that owns it.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 from schemas import EnrichedEvent
@@ -14,40 +15,18 @@ from schemas.internal import FindingRecord
 from streams.alerts import fingerprint, subject_of
 from streams.rules.base import Finding
 
+_FIELDS = tuple(f.name for f in dataclasses.fields(Finding))
+
 
 def to_record(
     finding: Finding, event: EnrichedEvent, *, detected_at: datetime, uploaded_at: float | None = None
 ) -> FindingRecord:
-    return FindingRecord(
-        rule_id=finding.rule_id,
-        rule_version=finding.rule_version,
-        severity=finding.severity,
-        summary_zh=finding.summary_zh,
-        summary_en=finding.summary_en,
-        action=finding.action,
-        subject=finding.subject,
-        related_event_ids=finding.related_event_ids,
-        resolves=finding.resolves,
-        scope=finding.scope,
-        event=event,
-        detected_at=detected_at,
-        uploaded_at=uploaded_at,
-    )
+    fields = {name: getattr(finding, name) for name in _FIELDS}
+    return FindingRecord(**fields, event=event, detected_at=detected_at, uploaded_at=uploaded_at)
 
 
 def from_record(record: FindingRecord) -> Finding:
-    return Finding(
-        rule_id=record.rule_id,
-        rule_version=record.rule_version,
-        severity=record.severity,
-        summary_zh=record.summary_zh,
-        summary_en=record.summary_en,
-        action=record.action,
-        subject=record.subject,
-        related_event_ids=record.related_event_ids,
-        resolves=record.resolves,
-        scope=record.scope,
-    )
+    return Finding(**{name: getattr(record, name) for name in _FIELDS})
 
 
 def fingerprint_of(record: FindingRecord) -> str:

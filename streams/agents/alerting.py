@@ -21,7 +21,7 @@ from schemas.internal import FindingRecord
 from streams.agents.context import Pipeline
 from streams.agents.tables import RecordView
 from streams.alertbook import AlertBook
-from streams.codec import Rejected, decode_record, safe_error
+from streams.codec import Rejected, safe_error
 from streams.findings import from_record
 from streams.metrics import ALERT_ACTIONS, ALERT_LATENCY, ALERT_REVISIONS, ALERTS, RECORDS_CONSUMED
 
@@ -45,9 +45,8 @@ def register(p: Pipeline, book: AlertBook, view: RecordView) -> None:
         async for event in stream.events():
             msg = event.message
             RECORDS_CONSUMED.labels(topic=name).inc()
-            record = decode_record(FindingRecord, msg.value) if msg.value is not None else None
-            if record is None or isinstance(record, Rejected):
-                await p.dead_letter(record or Rejected("schema_violation", "record has no value"), msg)
+            record = await p.dead_letter.decoded(FindingRecord, msg)
+            if record is None:
                 continue
             try:
                 alerts = book.observe(from_record(record), record.event, detected_at=record.detected_at)
@@ -64,9 +63,8 @@ def register(p: Pipeline, book: AlertBook, view: RecordView) -> None:
         async for event in stream.events():
             msg = event.message
             RECORDS_CONSUMED.labels(topic=name).inc()
-            action = decode_record(AlertAction, msg.value) if msg.value is not None else None
-            if action is None or isinstance(action, Rejected):
-                await p.dead_letter(action or Rejected("schema_violation", "record has no value"), msg)
+            action = await p.dead_letter.decoded(AlertAction, msg)
+            if action is None:
                 continue
             try:
                 alert = book.apply(action)

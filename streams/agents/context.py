@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import faust
+from pydantic import BaseModel
 
 from streams.agents.tables import RecordView
-from streams.codec import Rejected, dead_letter
+from streams.codec import Rejected, dead_letter, decode_record
 from streams.engine import Engine
 from streams.enrich import Enricher
 from streams.metrics import DEAD_LETTERS
 from streams.registers import RegisterReplicator, StoreMaster
 from streams.settings import Settings
+
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,14 @@ class DeadLetters:
             key=message.topic.encode(), value=letter.model_dump_json().encode()
         )
         DEAD_LETTERS.labels(reason=rejected.reason, topic=message.topic).inc()
+
+    async def decoded(self, model: type[M], message: Any) -> M | None:
+        """The record as ``model``, or None once it has been dead-lettered (no value, or not that model)."""
+        record = decode_record(model, message.value) if message.value is not None else None
+        if record is None or isinstance(record, Rejected):
+            await self(record or Rejected("schema_violation", "record has no value"), message)
+            return None
+        return record
 
 
 @dataclass(frozen=True, slots=True)

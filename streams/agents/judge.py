@@ -22,7 +22,7 @@ from schemas import EnrichedEvent
 from schemas.internal import FindingRecord, RuleInputBatch
 from streams.agents.context import Pipeline
 from streams.agents.tables import partition_of
-from streams.codec import Rejected, decode_record, safe_error
+from streams.codec import Rejected, safe_error
 from streams.findings import fingerprint_of, to_record
 from streams.metrics import LATE_EVENTS, RECORDS_CONSUMED
 from streams.rules.base import Finding
@@ -64,9 +64,8 @@ def register(p: Pipeline) -> None:
         async for event in stream.events():
             msg = event.message
             RECORDS_CONSUMED.labels(topic=name).inc()
-            batch = decode_record(RuleInputBatch, msg.value) if msg.value is not None else None
-            if batch is None or isinstance(batch, Rejected):
-                await p.dead_letter(batch or Rejected("schema_violation", "record has no value"), msg)
+            batch = await p.dead_letter.decoded(RuleInputBatch, msg)
+            if batch is None:
                 continue
             part = msg.partition
             detected_at = datetime.now(UTC)

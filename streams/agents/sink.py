@@ -26,7 +26,7 @@ from pydantic import BaseModel
 from schemas import Alert
 from sinks import ClickHouseSink, SinkError
 from streams.agents.context import Pipeline
-from streams.codec import Rejected, decode_record, safe_error
+from streams.codec import safe_error
 from streams.metrics import (
     RECORDS_CONSUMED,
     SINK_BATCH_SECONDS,
@@ -184,9 +184,8 @@ def _sink_agent(
             for event in events:
                 msg = event.message
                 RECORDS_CONSUMED.labels(topic=name).inc()
-                record = decode_record(model, msg.value) if msg.value is not None else None
-                if record is None or isinstance(record, Rejected):
-                    await p.dead_letter(record or Rejected("schema_violation", "record has no value"), msg)
+                record = await p.dead_letter.decoded(model, msg)
+                if record is None:
                     continue
                 rows.extend(rows_of(record))
             if rows:
