@@ -2,8 +2,8 @@
 
 Every value can come from the environment with the ``GRIDWATCH_`` prefix and
 ``__`` between section and field, e.g. ``GRIDWATCH_KAFKA__BOOTSTRAP=host:9092``
-or ``GRIDWATCH_RULES__FEVER_THRESHOLD_C=37.5``. No other module reads the
-environment.
+or ``GRIDWATCH_RULES__FILE=/etc/gridwatch/rules.yaml`` (thresholds live in the
+rule catalogue). No other module reads the environment.
 """
 
 from __future__ import annotations
