@@ -135,11 +135,12 @@ def register(p: Pipeline, feeder: SinkFeeder) -> None:
             for miss in e.misses:
                 ENRICHMENT_MISSES.labels(lookup=miss).inc()
             enriched.append(e)
-            source_watermark.see(msg.partition, e.event_time)
             take.findings.extend(to_record(f, e, detected_at=detected_at, uploaded_at=uploaded_at) for f in findings)
             for family, key in routes:
                 take.route(family, key, e, partitions)
 
+        if enriched:  # once per upload: the partition's high mark is the upload's latest event
+            source_watermark.see(msg.partition, max(e.event_time for e in enriched))
         for event_type, n in by_type.items():
             EVENTS_CONSUMED.labels(topic=name, event_type=event_type).inc(n)
         if enriched:
