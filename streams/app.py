@@ -21,6 +21,7 @@ from streams.agents.context import DeadLetters, Pipeline
 from streams.agents.tables import RecordView, TableState, table_state
 from streams.alertbook import AlertBook
 from streams.catalogue import Catalogue, load_catalogue
+from streams.consumer import App
 from streams.engine import Engine
 from streams.enrich import Enricher
 from streams.privacy import PersonKeys
@@ -60,7 +61,7 @@ def create_app(settings: Settings, resources: WorkerResources, catalogue: Catalo
     catalogue = catalogue or load_catalogue(settings.rules.file)
     kafka = settings.kafka
     settings.worker_dir.mkdir(parents=True, exist_ok=True)
-    app = faust.App(
+    app = App(  # faust.App with the fetch that lost records after a rebalance fixed
         settings.app_id,
         broker=f"kafka://{kafka.bootstrap}",
         datadir=str(settings.worker_dir),

@@ -15,13 +15,10 @@ the flags here override the few that people change by hand.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
-import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -41,23 +38,11 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def _dump_tasks() -> None:
-    """Every task's whole await chain (``print_stack`` shows only a task's outermost coroutine)."""
-    for task in asyncio.all_tasks():
-        chain: list[str] = []
-        coro: Any = task.get_coro()
-        while coro is not None:
-            frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
-            if frame is not None:
-                chain.append(f"{frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}")
-            coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
-        print(f"task {task.get_name()}:\n  " + "\n  ".join(chain), file=sys.stderr)
-
-
 def cmd_worker(args: argparse.Namespace) -> int:
     from faust.worker import Worker
     from prometheus_client import start_http_server
 
+    from streams import diagnostics
     from streams.app import WorkerResources, create_app
     from streams.catalogue import CatalogueError, load_catalogue
     from streams.engine import RuleVersionMismatch
@@ -88,19 +73,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         async def on_startup_finished(self) -> None:
             await super().on_startup_finished()
             WORKER_READY.labels(component="consumer").set(1)
-            # `kill -USR1 <pid>` prints where every task waits: for a worker that looks stuck
-            def dump() -> None:
-                _dump_tasks()
-                consumer: Any = app.consumer  # faust's concrete Consumer: the protocol lacks these
-                recovery: Any = app.tables.recovery  # type: ignore[attr-defined]
-                print(f"paused {sorted(map(str, consumer._paused_partitions))}; "
-                      f"active {len(consumer._active_partitions or ())}; "
-                      f"app flow {app.flow_control.is_active()}; consumer flow {consumer.flow_active}; "
-                      f"in recovery {recovery.in_recovery}; "
-                      f"remaining {dict(recovery.active_remaining()) if recovery.in_recovery else {}}",
-                      file=sys.stderr)
-
-            asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, dump)
+            diagnostics.install(app)  # `kill -USR1 <pid>`: where a worker that looks stuck waits
 
     worker = ReadyWorker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
     try:
