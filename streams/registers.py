@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,10 @@ REGISTERS: dict[str, tuple[bytes, type[BaseModel]]] = {
     "visitors": (b"v|", Visitor),
     "person-records": (b"p|", PersonRecord),
 }
+SETTLE_TIMEOUT_S = 10.0
+"""How long ``settled`` waits for the store; beyond it the caller judges on what the store holds."""
+CLOCK_SKEW_MS = 2_000
+"""Producer clocks may run this far ahead of the worker's and ``settled`` still be exact."""
 _OFFSET = b"o|"
 _DWELLING = b"d|"
 """Residents per dwelling, derived from the residents register: ``d|<dwelling id>`` -> ``<count>|<compound id>``.
@@ -134,6 +139,10 @@ class RegisterReplicator:
         self._reject = reject
         self.caught_up = asyncio.Event()
         self._topics = {settings.kafka.topic(logical): logical for logical in REGISTERS}
+        self._consumer: AIOKafkaConsumer | None = None
+        self._applied: dict[TopicPartition, int] = {}  # next offset, per partition, that the store lacks
+        self._progress = asyncio.Condition()
+        self._ends: dict[str, tuple[float, dict[TopicPartition, int]]] = {}  # logical -> (asked at, ends)
 
     def _key_of(self, logical: str, record: Any) -> str:
         if logical in ("residents", "quarantine-orders"):
@@ -168,10 +177,12 @@ class RegisterReplicator:
             consumer.assign(tps)
             for tp in tps:
                 stored = self._store.offset(tp.topic, tp.partition)
+                self._applied[tp] = stored or 0
                 if stored is None:
                     await consumer.seek_to_beginning(tp)
                 else:
                     consumer.seek(tp, stored)
+            self._consumer = consumer
             ends = await consumer.end_offsets(tps)
             await self._check(consumer, ends)
             while True:
@@ -181,7 +192,41 @@ class RegisterReplicator:
                 if not self.caught_up.is_set():
                     await self._check(consumer, ends)
         finally:
+            self._consumer = None
             await consumer.stop()
+
+    async def settled(self, logical: str, published_ms: int, timeout: float = SETTLE_TIMEOUT_S) -> bool:
+        """Wait until the store holds every record of ``logical`` published up to ``published_ms``.
+
+        For an agent that reads a register topic itself and looks up other
+        records of it in the store (the register check compares a person's
+        county record with their provincial one): the store lags the topic by
+        moments, and a record published just before the one in hand would be
+        missed. The topic's end offsets, asked of the broker once and reused
+        for every record published before they were asked (within
+        ``CLOCK_SKEW_MS`` of producer clocks), bound what the store must hold.
+        False if the store has not got there within ``timeout``, or if the
+        replicator is not running.
+        """
+        consumer = self._consumer
+        if consumer is None:
+            return False
+        asked_at, ends = self._ends.get(logical, (0.0, {}))
+        if not ends or published_ms + CLOCK_SKEW_MS >= asked_at * 1000:
+            asked_at = time.time()
+            tps = [tp for tp in self._applied if self._topics[tp.topic] == logical]
+            ends = await consumer.end_offsets(tps)
+            self._ends[logical] = (asked_at, ends)
+
+        def there() -> bool:
+            return all(self._applied.get(tp, 0) >= end for tp, end in ends.items())
+
+        try:
+            async with self._progress:
+                await asyncio.wait_for(self._progress.wait_for(there), timeout)
+        except TimeoutError:
+            return False
+        return True
 
     async def _check(self, consumer: AIOKafkaConsumer, ends: dict[TopicPartition, int]) -> None:
         for tp, end in ends.items():
@@ -233,6 +278,9 @@ class RegisterReplicator:
         for dkey, (count, compound) in dwellings.items():
             puts[dkey] = f"{count}|{compound}".encode() if count > 0 else None
         await asyncio.get_running_loop().run_in_executor(None, self._store.apply, puts, offsets)
+        async with self._progress:
+            self._applied.update((TopicPartition(topic, part), nxt) for (topic, part), nxt in offsets.items())
+            self._progress.notify_all()
         for (logical, op), n in counts.items():
             MASTER_UPDATES.labels(table=logical, op=op).inc(n)
         if self.on_registered is not None and self.caught_up.is_set():  # not for the bulk load at start-up

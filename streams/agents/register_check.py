@@ -8,13 +8,15 @@ book, like any rule that knows its condition is over. The finding's event is
 a synthetic ``register_check`` placed at the person's registered home, so the
 task reaches the grid that can visit them.
 
-The other side is read from the replicated store, which may lag this record
-by moments: a change to both registers at once is judged on what the store
-holds, and the next update of either side judges again.
+The other side is read from the replicated store, which lags this topic by
+moments: before each comparison the agent waits until the store holds every
+person record published up to this one (``RegisterReplicator.settled``), so
+of two records published together the second always sees the first.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +28,8 @@ from streams.findings import fingerprint_of, to_record
 from streams.metrics import RECORDS_CONSUMED
 from streams.privacy import mask_id
 from streams.rules.base import Finding
+
+log = logging.getLogger(__name__)
 
 
 def register(p: Pipeline) -> None:
@@ -59,6 +63,9 @@ def register(p: Pipeline) -> None:
                     continue
                 record = decoded
             other_name: RegisterName = "provincial" if register_name == "county" else "county"
+            # the other register's record may have been published just before this one
+            if not await p.registers.settled("person-records", msg.timestamp or 0):
+                log.warning("register store behind person-records; comparing what it holds")
             try:
                 other = p.master.person_record(other_name, person_key)
                 county, provincial = (record, other) if register_name == "county" else (other, record)
