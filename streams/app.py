@@ -18,7 +18,7 @@ from streams.agents import alerting, judge, register_check
 from streams.agents import events as events_agent
 from streams.agents import sink as sink_agents
 from streams.agents.context import DeadLetters, Pipeline
-from streams.agents.tables import RecordView, TableState, table_state
+from streams.agents.tables import RecordView, TableState, partition_of, table_state
 from streams.alertbook import AlertBook
 from streams.catalogue import Catalogue, load_catalogue
 from streams.consumer import App
@@ -107,7 +107,8 @@ def create_app(settings: Settings, resources: WorkerResources, catalogue: Catalo
         topics=topics,
         registers=replicator,
         enricher=Enricher(master=master, keys=keys),
-        engine=Engine(catalogue, states=lambda rule_id: table_state(rule_view, rule_id)),
+        engine=Engine(catalogue, states=lambda rule_id: table_state(rule_view, rule_id),
+                      index_of=lambda person_key: str(partition_of(person_key, kafka.partitions))),
         rule_view=rule_view,
         master=master,
         dead_letter=dead_letters,

@@ -154,6 +154,11 @@ class BypassEntryParams(RuleParams):
         default=timedelta(hours=12),
         description="How far back an inward passage (or, for an exit, an entry) must be to explain a sighting.",
     )
+    confirm_after: Duration = Field(
+        default=timedelta(minutes=3),
+        description="How long (event time) a suspicious sighting waits for a late-uploaded gate passage before it "
+        "becomes an alert; 0s alerts at once.",
+    )
 
 
 class UnregisteredPersonParams(RuleParams):

@@ -47,10 +47,8 @@ class SnapshotConsumer(faust_aiokafka.Consumer):
         # a table's changelog paused meanwhile (its recovery ended): the table in memory is now
         # ahead of those records, so replaying them could only roll it back
         live = self._get_active_partitions()
-        stale = [tp for tp in records if tp not in live and self._is_changelog_tp(tp)]
-        for tp in stale:
-            del records[tp]
-        return records, active
+        kept = {tp: rs for tp, rs in records.items() if tp in live or not self._is_changelog_tp(tp)}
+        return kept, active
 
 
 class SnapshotTransport(faust_aiokafka.Transport):

@@ -13,7 +13,8 @@ state must be partitioned like the events it sees:
   state lives on one partition (a Faust table), whatever terminal uploaded it.
 * ``register_mismatch`` is judged on register records, not events
   (``compare_registers``); ``silent_checkpoint`` also on the stream's
-  watermark (``tick``).
+  watermark (``tick``), and so are the sightings anti-passback holds for a
+  late gate upload (``confirm``).
 
 ``evaluate`` runs everything in one process: tests and the simulator's
 self-check use it with in-memory state.
@@ -75,7 +76,9 @@ def _per_event_rules(catalogue: Catalogue) -> dict[str, Rule]:
     return {rule_id: make(p(rule_id)) for rule_id, make in built.items() if p(rule_id).enabled}
 
 
-def _stateful_rules(catalogue: Catalogue, states: StateFactory) -> dict[Family, dict[str, Any]]:
+def _stateful_rules(
+    catalogue: Catalogue, states: StateFactory, index_of: Callable[[str], str]
+) -> dict[Family, dict[str, Any]]:
     def spec(rule_id: str) -> Any:
         return catalogue.spec(rule_id).params
 
@@ -86,8 +89,10 @@ def _stateful_rules(catalogue: Catalogue, states: StateFactory) -> dict[Family, 
         families["person"]["fever"] = Fever(
             threshold_c=f.threshold_c, remeasure_window=f.remeasure_window, state=states("fever"))
     if "bypass_entry" in on:
+        b = spec("bypass_entry")
         families["person"]["bypass_entry"] = BypassEntry(
-            control_period=spec("bypass_entry").control_period, state=states("bypass_entry"))
+            control_period=b.control_period, confirm_after=b.confirm_after, state=states("bypass_entry"),
+            pending=states("bypass_pending"), index_of=index_of)
     if "impossible_travel" in on:
         t = spec("impossible_travel")
         families["person"]["impossible_travel"] = ImpossibleTravel(
@@ -120,10 +125,14 @@ def _severity_maps(catalogue: Catalogue) -> dict[str, dict[Severity, Severity]]:
 class Engine:
     """Every enabled rule of a catalogue, with the state each one needs."""
 
-    def __init__(self, catalogue: Catalogue, *, states: StateFactory) -> None:
+    def __init__(
+        self, catalogue: Catalogue, *, states: StateFactory, index_of: Callable[[str], str] = lambda key: ""
+    ) -> None:
+        """``states(name)`` gives each stateful rule its state; ``index_of(person key)`` names the index
+        (the partition, in the worker) where anti-passback lists what it holds, for ``confirm``."""
         self.catalogue = catalogue
         self._per_event = _per_event_rules(catalogue)
-        self._families = _stateful_rules(catalogue, states)
+        self._families = _stateful_rules(catalogue, states, index_of)
         self._severities = _severity_maps(catalogue)
         mismatch = catalogue.spec("register_mismatch")
         self._registers = (
@@ -196,6 +205,13 @@ class Engine:
         if silent is None:
             return []
         return [self._configured(f) for f in silent.tick(now, (cp for cp in checkpoints if cp.kind == "gate"))]
+
+    def confirm(self, now: datetime, index: str = "") -> list[tuple[Finding, EnrichedEvent]]:
+        """Held findings due by the watermark ``now`` (anti-passback), each with the event it is about."""
+        bypass = self._families["person"].get("bypass_entry")
+        if bypass is None:
+            return []
+        return [(self._configured(f), event) for f, event in bypass.confirm(now, index)]
 
     def compare_registers(
         self, county: PersonRecord | None, provincial: PersonRecord | None, *, person_key: str

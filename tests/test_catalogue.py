@@ -70,7 +70,8 @@ def test_shipped_catalogue_carries_the_agreed_defaults() -> None:
     assert (travel.max_speed_kmh, travel.same_time_window, travel.min_distance_m) == (60, timedelta(minutes=2), 300)
     night = c.params(LateNightEntryParams)
     assert (night.start, night.end) == (time(22, 0), time(6, 0))
-    assert c.spec("bypass_entry").params.model_dump() == {"control_period": timedelta(hours=12)}
+    assert c.spec("bypass_entry").params.model_dump() == {
+        "control_period": timedelta(hours=12), "confirm_after": timedelta(minutes=3)}
     assert c.spec("health_code").severity is Severity.WARNING
     assert c.spec("health_code").params.model_dump() == {"red_severity": Severity.CRITICAL}
     assert {s.suppression_window for s in c.rules} == {timedelta(minutes=30)}

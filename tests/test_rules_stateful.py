@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from schemas import Checkpoint, EnrichedEvent, Severity
 from streams.geo import distance_m
 from streams.rules.base import Finding
-from streams.rules.bypass import HISTORY, BypassEntry, GateHistory
+from streams.rules.bypass import HISTORY, BypassEntry, GateHistory, PendingChecks
 from streams.rules.fever import Fever, FeverReading
 from streams.rules.overcrowded import DwellingOvercrowded, DwellingSeen
 from streams.rules.silent import CheckpointHeard, SilentCheckpoint, open_since
@@ -190,6 +190,67 @@ def test_sighting_older_than_the_bounded_history_is_let_through() -> None:
         rule.evaluate(ev(f"p{i}", at(hours=10 + i), direction="out" if i % 2 else "in", **OUTSIDER))
     assert rule.evaluate(ev("ancient", at(0), **INSIDE, **OUTSIDER)) is None
     assert rule.evaluate(ev("now", at(hours=10 + HISTORY), **INSIDE, **OUTSIDER)) is not None  # last was "out"
+
+
+def holding(minutes: float = 3) -> BypassEntry:
+    return BypassEntry(state=MemoryState[GateHistory](), pending=MemoryState[PendingChecks](),
+                       confirm_after=timedelta(minutes=minutes))
+
+
+def test_held_sighting_becomes_an_alert_about_itself_once_the_watermark_has_passed_it() -> None:
+    rule = holding(3)
+    assert rule.evaluate(ev("patrol", at(0), **INSIDE, **OUTSIDER)) is None  # held, not alerted
+    assert rule.confirm(at(2.9)) == []  # not due yet
+    [(finding, event)] = rule.confirm(at(3))
+    assert finding.rule_id == "bypass_entry" and finding.severity is Severity.HIGH and finding.scope == "compound"
+    assert event.event_id == "patrol" and "no passage" in finding.summary_en
+    assert rule.confirm(at(10)) == []  # confirmed once
+
+
+def test_gate_entry_uploaded_within_the_hold_means_no_alert_at_all() -> None:
+    rule = holding(3)
+    assert rule.evaluate(ev("inner-scan", at(1), **INSIDE, **OUTSIDER)) is None
+    assert rule.evaluate(ev("in-late", at(0.5), **OUTSIDER)) is None  # the gate's upload, a minute later: no retraction
+    assert rule.confirm(at(10)) == []
+
+
+def test_held_sighting_is_judged_against_the_passages_filed_by_its_confirmation() -> None:
+    rule = holding(3)
+    assert rule.evaluate(ev("seen", at(40), **INSIDE, **OUTSIDER)) is None  # held: no passage on record yet
+    assert rule.evaluate(ev("out-late", at(30), direction="out", **OUTSIDER)) is None  # an exit, uploaded late
+    found = {event.event_id: finding for finding, event in rule.confirm(at(43))}
+    assert found["seen"].related_event_ids == ("out-late",) and "outward" in found["seen"].summary_en
+    assert "Exit with no matching entry" in found["out-late"].summary_en  # held in its own right
+
+
+def test_entry_uploaded_after_the_alert_still_resolves_it() -> None:
+    rule = holding(3)
+    assert rule.evaluate(ev("seen", at(10), **INSIDE, **OUTSIDER)) is None
+    assert len(rule.confirm(at(13))) == 1
+    late = rule.evaluate(ev("in-very-late", at(9), **OUTSIDER))
+    assert late is not None and late.resolves and late.related_event_ids == ("seen",)
+
+
+def test_held_exit_is_confirmed_as_an_exit() -> None:
+    rule = holding(3)
+    assert rule.evaluate(ev("out", at(0), direction="out", **OUTSIDER)) is None
+    [(finding, event)] = rule.confirm(at(5))
+    assert "Exit with no matching entry" in finding.summary_en and event.event_id == "out"
+
+
+def test_pending_index_is_per_index_and_emptied_once_confirmed() -> None:
+    pending = MemoryState[PendingChecks]()
+    rule = BypassEntry(state=MemoryState[GateHistory](), pending=pending, confirm_after=timedelta(minutes=3),
+                       index_of=lambda person_key: f"p-{person_key}")
+    rule.evaluate(ev("patrol", at(0), **INSIDE, **OUTSIDER))
+    assert rule.confirm(at(5), "p-someone-else") == []
+    assert len(rule.confirm(at(5), "p-key-outsider")) == 1
+    assert len(pending) == 0
+
+
+def test_holding_without_a_pending_index_is_refused() -> None:
+    with pytest.raises(ValueError, match="pending index"):
+        BypassEntry(state=MemoryState[GateHistory](), confirm_after=timedelta(minutes=3))
 
 
 # fever -----------------------------------------------------------------------

@@ -14,7 +14,7 @@ from streams.privacy import PersonKeys
 from streams.rules.base import Finding
 from streams.rules.late_night import LateNightEntry, in_window
 from streams.rules.quarantine import QuarantineBreach
-from streams.rules.register_mismatch import RegisterMismatch
+from streams.rules.register_mismatch import RegisterMismatch, stood_then
 from streams.rules.risk_area import RiskAreaArrival
 from streams.rules.unregistered import UnregisteredPerson
 from tests.factories import (
@@ -258,6 +258,15 @@ def test_quarantine_or_health_code_disagreement_is_urgent_and_lists_every_field(
     assert finding is not None and finding.severity is Severity.HIGH
     assert "quarantined, health_code" in finding.summary_en
     assert "yellow" not in finding.summary_en.lower()
+
+
+def test_a_change_is_judged_only_against_the_other_register_as_it_stood_then() -> None:
+    county = person_record("county", updated_at=NIGHT)
+    assert stood_then(county, person_record("provincial", updated_at=NIGHT - timedelta(hours=1)))
+    assert stood_then(county, person_record("provincial", updated_at=NIGHT))
+    # the province changed after this county record: that later change is judged instead
+    assert not stood_then(county, person_record("provincial", updated_at=NIGHT + timedelta(minutes=5)))
+    assert stood_then(None, person_record("provincial")) and stood_then(county, None)
 
 
 def test_field_unknown_in_one_register_is_no_disagreement() -> None:

@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from schemas import Alert, EventBatch, Passage, PerimeterReport, Place, QrScan, Resident, RiskColour
+from schemas import Alert, EnrichedEvent, EventBatch, Passage, PerimeterReport, Place, QrScan, Resident, RiskColour
 from streams.catalogue import load_catalogue
 from streams.demo import RuleTally, alert_line
 from streams.engine import Engine
@@ -343,13 +343,19 @@ def _run_pipeline(street: Street, batches: list[EventBatch]) -> _Run:
             if event_id and not f.resolves:
                 run.by_event[event_id].add(f.rule_id)
 
+    def note_held(confirmed: list[tuple[Finding, EnrichedEvent]]) -> None:
+        for f, held in confirmed:  # anti-passback's held sightings, credited to their own event
+            note([f], held.event_id)
+
     events = sorted(_events(batches), key=lambda e: e.event_time)
     watermark = events[0].event_time
     for event in events:
         while watermark <= event.event_time:
             note(engine.tick(watermark, street.checkpoints))
+            note_held(engine.confirm(watermark))
             watermark += timedelta(minutes=1)
         note(engine.evaluate(enricher.enrich(event)), event.event_id)
+    note_held(engine.confirm(watermark + timedelta(days=1)))
     run.events = len(events)
 
     records = {(p.register_name, keys.key(p.id_number)): p for p in street.person_records}

@@ -278,8 +278,12 @@ class Processor:
     def process(self, event: Event, detected_at: datetime) -> Processed:
         try:
             enriched = self._enricher.enrich(event)
-            findings = self._engine.evaluate(enriched)
-            return Processed(enriched, tuple(build_alert(f, enriched, detected_at=detected_at) for f in findings))
+            alerts = [build_alert(f, enriched, detected_at=detected_at) for f in self._engine.evaluate(enriched)]
+            # anti-passback's held sightings come due as event time passes (this event's time stands in
+            # for the watermark, as in a single ordered stream), each about its own event
+            alerts += [build_alert(f, held, detected_at=detected_at)
+                       for f, held in self._engine.confirm(enriched.event_time)]
+            return Processed(enriched, tuple(alerts))
         except Exception as exc:  # an exception's message can quote personal data: keep type and place
             raise PeerError(f"processing event failed: {safe_error(exc)}") from None
 

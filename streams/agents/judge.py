@@ -9,7 +9,10 @@ is counted and not judged by stateful rules (per-event rules already judged
 it), since remembering it would rewrite history other events were judged
 against. The watermark is also the clock of ``silent_checkpoint``: once a
 minute of event time, the checkpoints of this partition are ticked, inside the
-processing of a record, so the rule's state writes land on this partition.
+processing of a record, so the rule's state writes land on this partition;
+and of the sightings anti-passback holds for a late gate upload, confirmed
+(or dropped) every ten seconds of event time once the watermark has passed
+them by the rule's ``confirm_after``.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ from streams.rules.base import Finding
 
 log = logging.getLogger(__name__)
 TICK_EVERY = timedelta(minutes=1)
+CONFIRM_EVERY = timedelta(seconds=10)
+"""How often (event time) a partition's held anti-passback findings are looked at."""
 
 
 def silence_event(finding: Finding, checkpoint_place: Any, at: datetime) -> EnrichedEvent:
@@ -49,6 +54,7 @@ def register(p: Pipeline) -> None:
     engine = p.engine
     watermarks: dict[int, datetime] = {}
     ticked: dict[int, datetime] = {}
+    confirmed: dict[int, datetime] = {}
 
     def tick(part: int, now: datetime) -> list[tuple[Finding, EnrichedEvent]]:
         checkpoints = [cp for cp in p.master.checkpoints() if partition_of(cp.checkpoint_id, partitions) == part]
@@ -93,6 +99,12 @@ def register(p: Pipeline) -> None:
                     found.extend(tick(part, now))
                 except Exception as exc:
                     log.error("silent-checkpoint tick on %s[%s] failed: %s", name, part, safe_error(exc))
+            if now is not None and (part not in confirmed or now - confirmed[part] >= CONFIRM_EVERY):
+                confirmed[part] = now
+                try:
+                    found.extend(engine.confirm(now, str(part)))
+                except Exception as exc:
+                    log.error("confirming held findings on %s[%s] failed: %s", name, part, safe_error(exc))
             p.rule_view.flush()  # one changelog write per changed bundle, on this record's partition
             for finding, ev in found:
                 record: FindingRecord = to_record(finding, ev, detected_at=detected_at, uploaded_at=batch.uploaded_at)

@@ -11,7 +11,10 @@ task reaches the grid that can visit them.
 The other side is read from the replicated store, which lags this topic by
 moments: before each comparison the agent waits until the store holds every
 person record published up to this one (``RegisterReplicator.settled``), so
-of two records published together the second always sees the first.
+of two records published together the second always sees the first. A
+change is judged against the other register as it stood then
+(``stood_then``): a worker catching up on a backlog opens the same tasks as
+one that kept up.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from streams.findings import fingerprint_of, to_record
 from streams.metrics import RECORDS_CONSUMED
 from streams.privacy import mask_id
 from streams.rules.base import Finding
+from streams.rules.register_mismatch import stood_then
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +72,8 @@ def register(p: Pipeline) -> None:
                 log.warning("register store behind person-records; comparing what it holds")
             try:
                 other = p.master.person_record(other_name, person_key)
+                if not stood_then(record, other):
+                    continue  # the other register changed since: its change is judged against this one
                 county, provincial = (record, other) if register_name == "county" else (other, record)
                 finding = p.engine.compare_registers(county, provincial, person_key=person_key)
                 if finding is None:

@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from schemas import Alert
-from streams.rules.bypass import GateHistory
+from streams.rules.bypass import GateHistory, PendingChecks
 from streams.rules.fever import FeverReading
 from streams.rules.overcrowded import DwellingSeen
 from streams.rules.silent import CheckpointHeard
@@ -32,6 +32,7 @@ V = TypeVar("V", bound=BaseModel)
 STATE_MODELS: dict[str, type[BaseModel]] = {
     "fever": FeverReading,
     "bypass_entry": GateHistory,
+    "bypass_pending": PendingChecks,
     "impossible_travel": LastFix,
     "dwelling_overcrowded": DwellingSeen,
     "silent_checkpoint": CheckpointHeard,
@@ -43,6 +44,7 @@ BUNDLES: dict[str, Callable[[str], str]] = {
     # person rules' keys start with the person key ("<person key>|<compound>" for anti-passback)
     "fever": lambda key: "person|" + key.split("|", 1)[0],
     "bypass_entry": lambda key: "person|" + key.split("|", 1)[0],
+    "bypass_pending": lambda key: "pending|" + key,  # one per partition: the key is the partition
     "impossible_travel": lambda key: "person|" + key.split("|", 1)[0],
     "dwelling_overcrowded": lambda key: "dwelling|" + key,
     "silent_checkpoint": lambda key: "checkpoint|" + key,

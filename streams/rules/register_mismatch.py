@@ -8,6 +8,13 @@ the open task closes itself. ``compare`` does not know whether a task is open
 (it is pure): the caller keeps that (the alert book's open alert with this
 rule and subject) and drops a resolving finding when nothing is open.
 
+Each change is judged against the other register *as it stood then*, in
+event time (the records' ``updated_at``), so the outcome does not depend on
+how far the worker lags the topic: ``stood_then`` says whether the other
+register's latest record, the only one the store keeps, is that one. If the
+other register has changed since, this change is not judged: that later
+change is, against this register as it stood then.
+
 The finding names the differing fields, never their values: an address is
 personal, and a quarantine flag or a health code is health data. Its subject
 is the person key, so the task of one person is one alert however often the
@@ -26,6 +33,13 @@ DEFAULT_FIELDS: Final[tuple[RegisterField, ...]] = ("address", "quarantined", "h
 _KNOWN: Final = frozenset(get_args(RegisterField))
 _URGENT: Final = frozenset({"quarantined", "health_code"})  # a person's risk status, not just paperwork
 _FIELD_ZH: Final = {"address": "住址", "quarantined": "隔离状态", "health_code": "健康码"}
+
+
+def stood_then(changed: PersonRecord | None, other_latest: PersonRecord | None) -> bool:
+    """Whether ``other_latest`` is the other register's record as it stood when ``changed`` was made."""
+    if changed is None or other_latest is None:  # a deletion, or nothing there: judged on what is there
+        return True
+    return other_latest.updated_at <= changed.updated_at
 
 
 class RegisterMismatch(BaseRule):
