@@ -55,7 +55,7 @@ REGISTERS: dict[str, tuple[bytes, type[BaseModel]]] = {
 }
 SETTLE_TIMEOUT_S = 10.0
 """How long ``settled`` waits for the store; beyond it the caller judges on what the store holds."""
-CLOCK_SKEW_MS = 2_000
+CLOCK_SKEW_S = 2.0
 """Producer clocks may run this far ahead of the worker's and ``settled`` still be exact."""
 _OFFSET = b"o|"
 _DWELLING = b"d|"
@@ -195,8 +195,8 @@ class RegisterReplicator:
             self._consumer = None
             await consumer.stop()
 
-    async def settled(self, logical: str, published_ms: int, timeout: float = SETTLE_TIMEOUT_S) -> bool:
-        """Wait until the store holds every record of ``logical`` published up to ``published_ms``.
+    async def settled(self, logical: str, published_at: float, timeout: float = SETTLE_TIMEOUT_S) -> bool:
+        """Wait until the store holds every record of ``logical`` published up to ``published_at`` (epoch s).
 
         For an agent that reads a register topic itself and looks up other
         records of it in the store (the register check compares a person's
@@ -204,7 +204,7 @@ class RegisterReplicator:
         moments, and a record published just before the one in hand would be
         missed. The topic's end offsets, asked of the broker once and reused
         for every record published before they were asked (within
-        ``CLOCK_SKEW_MS`` of producer clocks), bound what the store must hold.
+        ``CLOCK_SKEW_S`` of producer clocks), bound what the store must hold.
         False if the store has not got there within ``timeout``, or if the
         replicator is not running.
         """
@@ -212,7 +212,7 @@ class RegisterReplicator:
         if consumer is None:
             return False
         asked_at, ends = self._ends.get(logical, (0.0, {}))
-        if not ends or published_ms + CLOCK_SKEW_MS >= asked_at * 1000:
+        if not ends or published_at + CLOCK_SKEW_S >= asked_at:
             asked_at = time.time()
             tps = [tp for tp in self._applied if self._topics[tp.topic] == logical]
             ends = await consumer.end_offsets(tps)

@@ -58,7 +58,7 @@ def test_settled_returns_only_once_the_store_holds_every_record_published_before
         try:
             await asyncio.wait_for(replicator.caught_up.wait(), 60)
             await asyncio.to_thread(publish, pipeline_settings)
-            ok = await replicator.settled("person-records", int(time.time() * 1000), timeout=60)
+            ok = await replicator.settled("person-records", time.time(), timeout=60)
             master = StoreMaster(store)
             held = sum(
                 master.person_record("county" if i % 2 else "provincial", KEYS.key(id_number)) is not None

@@ -68,7 +68,7 @@ def register(p: Pipeline) -> None:
                 record = decoded
             other_name: RegisterName = "provincial" if register_name == "county" else "county"
             # the other register's record may have been published just before this one
-            if not await p.registers.settled("person-records", msg.timestamp or 0):
+            if not await p.registers.settled("person-records", msg.timestamp or 0.0):  # Faust: epoch seconds
                 log.warning("register store behind person-records; comparing what it holds")
             try:
                 other = p.master.person_record(other_name, person_key)
