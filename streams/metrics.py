@@ -91,3 +91,8 @@ ALERT_ACTIONS = Counter(
     "Operator actions on the alert-actions topic: applied, or ignored (unknown, superseded or resolved alert).",
     ["action", "outcome"],
 )
+PUBLISH_FAILURES = Counter(
+    "gridwatch_publish_failures_total",
+    "Records the producer could not deliver after its retries, by topic (the hot path hands records over directly).",
+    ["topic"],
+)

@@ -5,11 +5,18 @@ from __future__ import annotations
 import time
 from datetime import timedelta
 
-from streams.agents.events import MAX_ITEMS, SourceWatermark, _Take
+from schemas import EnrichedBatch
+from schemas.internal import RuleInputBatch
+from streams.agents.events import MAX_ITEMS, SourceWatermark, _Take, enriched_batch_json
 from streams.agents.tables import partition_of
 from tests.factories import NIGHT, enriched_event
 
 PARTITIONS = 4
+
+
+def decoded(take: _Take) -> list[tuple[int, RuleInputBatch]]:
+    """The take's rule-input records as the judge reads them."""
+    return [(part, RuleInputBatch.model_validate_json(raw)) for part, raw in take.batches(PARTITIONS)]
 
 
 def test_a_large_take_is_split_into_records_of_bounded_size_keeping_order() -> None:
@@ -18,19 +25,19 @@ def test_a_large_take_is_split_into_records_of_bounded_size_keeping_order() -> N
     for i in range(n):
         take.route("person", "one-person", enriched_event(f"e{i}", event_time=NIGHT + timedelta(seconds=i)),
                    PARTITIONS)
-    records = take.batches(PARTITIONS)
+    records = decoded(take)
     assert [len(batch.items) for _, batch in records] == [MAX_ITEMS, MAX_ITEMS, 7]
     assert {part for part, _ in records} == {partition_of("one-person", PARTITIONS)}
     ids = [item.event.event_id for _, batch in records for item in batch.items]
     assert ids == [f"e{i}" for i in range(n)]
-    assert max(len(batch.model_dump_json()) for _, batch in records) < 900_000  # under Kafka's 1 MB default
+    assert max(len(raw) for _, raw in take.batches(PARTITIONS)) < 900_000  # under Kafka's 1 MB default
 
 
 def test_each_key_goes_to_the_partition_of_its_hash() -> None:
     take = _Take()
     for key in ("a", "b", "c", "d", "e"):
         take.route("person", key, enriched_event(f"ev-{key}", subject_key=key), PARTITIONS)
-    for part, batch in take.batches(PARTITIONS):
+    for part, batch in decoded(take):
         assert {partition_of(item.key, PARTITIONS) for item in batch.items} == {part}
 
 
@@ -39,7 +46,7 @@ def test_only_the_latest_event_of_each_checkpoint_is_routed_for_silence() -> Non
     take.route("checkpoint", "cp-1", enriched_event("old", event_time=NIGHT), PARTITIONS)
     take.route("checkpoint", "cp-1", enriched_event("new", event_time=NIGHT + timedelta(minutes=1)), PARTITIONS)
     take.route("checkpoint", "cp-1", enriched_event("late", event_time=NIGHT - timedelta(minutes=1)), PARTITIONS)
-    [(_, batch)] = take.batches(PARTITIONS)
+    [(_, batch)] = decoded(take)
     assert [item.event.event_id for item in batch.items] == ["new"]
 
 
@@ -50,7 +57,7 @@ def test_routed_events_go_in_event_time_order_whatever_partition_they_came_from(
         for minute in range(0, 30, 10):
             take.route("dwelling", "flat-1", enriched_event(f"{run}{minute}", event_time=NIGHT + timedelta(
                 minutes=minute)), PARTITIONS)
-    [(_, batch)] = take.batches(PARTITIONS)
+    [(_, batch)] = decoded(take)
     times = [item.event.event_time for item in batch.items]
     assert times == sorted(times)
     assert [item.event.event_id for item in batch.items] == ["a0", "b0", "a10", "b10", "a20", "b20"]
@@ -66,3 +73,19 @@ def test_the_low_watermark_is_the_slowest_active_partition_and_an_idle_one_stops
     time.sleep(0.06)
     clock.see(0, NIGHT + timedelta(minutes=31))  # partition 1 has gone quiet
     assert clock.low() == NIGHT + timedelta(minutes=31)
+
+
+def test_records_assembled_from_each_events_json_read_back_as_the_models_would_write_them() -> None:
+    events = [enriched_event(f"e{i}", event_time=NIGHT + timedelta(seconds=i)) for i in range(3)]
+    raws = [e.model_dump_json() for e in events]
+    built = enriched_batch_json("batch-1", "term-7", raws)
+    assert EnrichedBatch.model_validate_json(built) == EnrichedBatch(batch_id="batch-1", source="term-7",
+                                                                     events=tuple(events))
+    take = _Take()
+    take.uploaded_at = 1580000000.5
+    for e, raw in zip(events, raws, strict=True):
+        take.route("person", "k", e, PARTITIONS, raw)
+    [(_, raw)] = take.batches(PARTITIONS, watermark=NIGHT)
+    batch = RuleInputBatch.model_validate_json(raw)
+    assert (batch.uploaded_at, batch.watermark) == (1580000000.5, NIGHT)
+    assert [(i.family, i.key, i.event) for i in batch.items] == [("person", "k", e) for e in events]

@@ -633,6 +633,7 @@ def test_a_take_routes_each_checkpoints_latest_event_in_arrival_order_not_after_
     watermark had already moved on to the take's last events, so the checkpoint items were skipped as late
     (gridwatch_late_events_total{family="checkpoint"}) and silent_checkpoint lost the checkpoint's liveness.
     """
+    from schemas.internal import RuleInputBatch
     from streams.agents.events import _Take
     from streams.enrich import Enricher
     from streams.master import MemoryMaster
@@ -644,5 +645,5 @@ def test_a_take_routes_each_checkpoints_latest_event_in_arrival_order_not_after_
     take = _Take()
     take.route("checkpoint", DY_SOUTH, early, PARTITIONS)
     take.route("person", person, late, PARTITIONS)
-    batch = dict(take.batches(PARTITIONS))[partition_of(DY_SOUTH, PARTITIONS)]
+    batch = RuleInputBatch.model_validate_json(dict(take.batches(PARTITIONS))[partition_of(DY_SOUTH, PARTITIONS)])
     assert [i.event.event_id for i in batch.items] == ["t-1", "t-2"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -9,12 +10,14 @@ import faust
 from pydantic import BaseModel
 
 from streams.agents.tables import RecordView
-from streams.codec import Rejected, dead_letter, decode_record
+from streams.codec import Rejected, dead_letter, decode_record, safe_error
 from streams.engine import Engine
 from streams.enrich import Enricher
-from streams.metrics import DEAD_LETTERS
+from streams.metrics import DEAD_LETTERS, PUBLISH_FAILURES
 from streams.registers import RegisterReplicator, StoreMaster
 from streams.settings import Settings
+
+log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -59,3 +62,24 @@ class Pipeline:
     rule_view: RecordView
     master: StoreMaster
     dead_letter: DeadLetters
+
+    async def publish(
+        self, topic: Any, value: bytes, *, key: bytes | None = None, partition: int | None = None
+    ) -> None:
+        """Hand a record straight to the producer, without ``Topic.send``'s per-message bookkeeping.
+
+        For the events agent's hot path, where ``Topic.send`` cost a third
+        more than the producer's own send. A record the producer cannot
+        deliver after its retries is logged and counted, never dropped in
+        silence; Faust flushes the producer before the consumer commits and
+        at shutdown, as for any send.
+        """
+        name = topic.get_topic_name()
+        delivery = await self.app.producer.send(name, key, value, partition, None, None)
+
+        def delivered(fut: Any) -> None:
+            if not fut.cancelled() and fut.exception() is not None:
+                PUBLISH_FAILURES.labels(topic=name).inc()
+                log.error("delivery to %s failed: %s", name, safe_error(fut.exception()))
+
+        delivery.add_done_callback(delivered)  # type: ignore[attr-defined]

@@ -14,13 +14,15 @@ at once, so a ClickHouse write never delays an alert.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
 
-from schemas import EnrichedBatch, EnrichedEvent
-from schemas.internal import FindingRecord, RuleInput, RuleInputBatch
+from schemas import EnrichedEvent
+from schemas.common import SCHEMA_VERSION
+from schemas.internal import FindingRecord
 from streams.agents.context import Pipeline
 from streams.agents.sink import SinkFeeder
 from streams.agents.tables import partition_of
@@ -34,39 +36,62 @@ MAX_ITEMS = 200
 """Routed events per rule-input record: an enriched event is about 1 KB of JSON, Kafka's default record limit 1 MB."""
 
 
+def _json(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def enriched_batch_json(batch_id: str, source: str, events: list[str]) -> bytes:
+    """An ``EnrichedBatch`` record from its events' JSON, each serialised once for every use."""
+    return (f'{{"schema_version":{SCHEMA_VERSION},"batch_id":{_json(batch_id)},"source":{_json(source)},'
+            f'"events":[{",".join(events)}]}}').encode()
+
+
 class _Take:
-    """What one take produces besides rows: findings, and events routed per partition."""
+    """What one take produces besides rows: findings, and events routed per partition.
+
+    Routed events are kept as their JSON (made once per event, shared with the
+    enriched batch), and each ``rule-input`` record is assembled from it: no
+    event is serialised twice.
+    """
 
     def __init__(self) -> None:
         self.findings: list[FindingRecord] = []
-        self.routed: dict[int, list[tuple[int, RuleInput]]] = {}
-        self.latest_at_checkpoint: dict[str, tuple[int, RuleInput]] = {}
+        # per partition: (sequence, event time, item JSON)
+        self.routed: dict[int, list[tuple[int, datetime, str]]] = {}
+        self.latest_at_checkpoint: dict[str, tuple[int, datetime, str]] = {}
         self.uploaded_at: float | None = None
         self._seq = 0
 
-    def route(self, family: Family, key: str, event: EnrichedEvent, partitions: int) -> None:
+    def route(self, family: Family, key: str, event: EnrichedEvent, partitions: int, raw: str | None = None) -> None:
+        """``raw``: the event's JSON if already made."""
         self._seq += 1
-        item = RuleInput(family=family, key=key, event=event)
         if family == "checkpoint":  # silence needs only each checkpoint's latest event of the take
             seen = self.latest_at_checkpoint.get(key)
-            if seen is None or seen[1].event.event_time <= event.event_time:
-                self.latest_at_checkpoint[key] = (self._seq, item)
+            if seen is not None and seen[1] > event.event_time:
+                return
+        item = f'{{"family":"{family}","key":{_json(key)},"event":{raw or event.model_dump_json()}}}'
+        entry = (self._seq, event.event_time, item)
+        if family == "checkpoint":
+            self.latest_at_checkpoint[key] = entry
             return
-        self.routed.setdefault(partition_of(key, partitions), []).append((self._seq, item))
+        self.routed.setdefault(partition_of(key, partitions), []).append(entry)
 
-    def batches(self, partitions: int, watermark: datetime | None = None) -> list[tuple[int, RuleInputBatch]]:
-        """One record per partition, split every ``MAX_ITEMS`` items to stay well under Kafka's 1 MB record."""
+    def batches(self, partitions: int, watermark: datetime | None = None) -> list[tuple[int, bytes]]:
+        """One ``RuleInputBatch`` record per partition, split every ``MAX_ITEMS`` items to stay well under
+        Kafka's 1 MB record."""
         for key, entry in self.latest_at_checkpoint.items():
             self.routed.setdefault(partition_of(key, partitions), []).append(entry)
+        tail = (f'"uploaded_at":{_json(self.uploaded_at)},'
+                f'"watermark":{_json(watermark.isoformat() if watermark is not None else None)}}}')
         out = []
         for part, entries in self.routed.items():
             # In event-time order (then arrival): a take holds uploads of several source partitions, each a run of
             # minutes; sent in arrival order, the second run would find the judge's watermark past it and be skipped
             # as late (which is what happened to a checkpoint's latest event, and, with a backlog, to whole runs).
-            items = [item for _, item in sorted(entries, key=lambda e: (e[1].event.event_time, e[0]))]
+            items = [item for _, _, item in sorted(entries, key=lambda e: (e[1], e[0]))]
             for start in range(0, len(items), MAX_ITEMS):
-                out.append((part, RuleInputBatch(items=tuple(items[start:start + MAX_ITEMS]),
-                                                 uploaded_at=self.uploaded_at, watermark=watermark)))
+                body = ",".join(items[start:start + MAX_ITEMS])
+                out.append((part, f'{{"schema_version":{SCHEMA_VERSION},"items":[{body}],{tail}'.encode()))
         return out
 
 
@@ -119,6 +144,7 @@ def register(p: Pipeline, feeder: SinkFeeder) -> None:
         if uploaded_at and (take.uploaded_at is None or uploaded_at > take.uploaded_at):
             take.uploaded_at = uploaded_at
         enriched: list[EnrichedEvent] = []
+        raws: list[str] = []
         detected_at = datetime.now(UTC)
         by_type: dict[str, int] = {}
         for i, ev in enumerate(decoded.events):
@@ -135,19 +161,19 @@ def register(p: Pipeline, feeder: SinkFeeder) -> None:
             for miss in e.misses:
                 ENRICHMENT_MISSES.labels(lookup=miss).inc()
             enriched.append(e)
+            raw = e.model_dump_json()
+            raws.append(raw)
             take.findings.extend(to_record(f, e, detected_at=detected_at, uploaded_at=uploaded_at) for f in findings)
             for family, key in routes:
-                take.route(family, key, e, partitions)
+                take.route(family, key, e, partitions, raw)
 
         if enriched:  # once per upload: the partition's high mark is the upload's latest event
             source_watermark.see(msg.partition, max(e.event_time for e in enriched))
         for event_type, n in by_type.items():
             EVENTS_CONSUMED.labels(topic=name, event_type=event_type).inc(n)
         if enriched:
-            batch = EnrichedBatch(
-                batch_id=decoded.batch_id, source=decoded.source, events=tuple(enriched)
-            )
-            await enriched_topic.send(key=decoded.source.encode(), value=batch.model_dump_json().encode())
+            await p.publish(enriched_topic, enriched_batch_json(decoded.batch_id, decoded.source, raws),
+                            key=decoded.source.encode())
         return enriched
 
     async def process(stream: Any) -> None:
@@ -167,10 +193,10 @@ def register(p: Pipeline, feeder: SinkFeeder) -> None:
             RECORDS_CONSUMED.labels(topic=name).inc(len(events))
             try:
                 for record in take.findings:
-                    await findings_topic.send(key=fingerprint_of(record).encode(),
-                                              value=record.model_dump_json().encode())
-                for part, batch in take.batches(partitions, source_watermark.low()):
-                    await rule_input.send(value=batch.model_dump_json().encode(), partition=part)
+                    await p.publish(findings_topic, record.model_dump_json().encode(),
+                                    key=fingerprint_of(record).encode())
+                for part, value in take.batches(partitions, source_watermark.low()):
+                    await p.publish(rule_input, value, partition=part)
             except Exception as exc:  # the agent must outlive it: the uploads go to dead letters for a replay
                 why = safe_error(exc)
                 log.error("routing a take of %d uploads failed: %s", len(events), why)
