@@ -307,6 +307,21 @@ def test_store_keeps_dwelling_counts_right_across_moves_and_tombstones(tmp_path:
     feed.store.close()
 
 
+def test_store_lookups_of_small_registers_see_a_republished_record_at_once(tmp_path: Path) -> None:
+    feed = _Feed(tmp_path)
+    m = StoreMaster(feed.store)
+    feed.send("checkpoints", (DINGYANG_CP.checkpoint_id, DINGYANG_CP))
+    assert m.checkpoint(DINGYANG_CP.checkpoint_id) == DINGYANG_CP
+    assert m.checkpoint(DINGYANG_CP.checkpoint_id) is m.checkpoint(DINGYANG_CP.checkpoint_id)  # from memory
+    moved = DINGYANG_CP.model_copy(update={"lat": 28.9})
+    feed.send("checkpoints", (DINGYANG_CP.checkpoint_id, moved))
+    assert m.checkpoint(DINGYANG_CP.checkpoint_id) == moved
+    assert m.checkpoint("cp-unknown") is None
+    feed.send("checkpoints", ("cp-unknown", DINGYANG_CP.model_copy(update={"checkpoint_id": "cp-unknown"})))
+    assert m.checkpoint("cp-unknown") is not None  # a miss is not remembered past the next write
+    feed.store.close()
+
+
 def test_store_serves_visits_and_both_registers_records(tmp_path: Path) -> None:
     feed = _Feed(tmp_path)
     m = StoreMaster(feed.store)
