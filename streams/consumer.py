@@ -16,6 +16,9 @@ The position is past them, so the worker never sees those records again: the
 restart and two-worker phases of the benchmark stalled with events unread.
 Here the set is copied once per fetch, and the copy serves both the drain
 and the check, so a record aiokafka hands over is a record Faust delivers.
+Upstream reports with the same symptom: faust-streaming/faust#471 and #629.
+This overrides a private method of the versions pinned in pyproject.toml;
+re-check it (``tests/test_consumer.py``) when they change.
 """
 
 from __future__ import annotations
