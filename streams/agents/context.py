@@ -9,10 +9,12 @@ from typing import Any, TypeVar
 import faust
 from pydantic import BaseModel
 
+from schemas.internal import FindingRecord
 from streams.agents.tables import RecordView
 from streams.codec import Rejected, dead_letter, decode_record, safe_error
 from streams.engine import Engine
 from streams.enrich import Enricher
+from streams.findings import fingerprint_of
 from streams.metrics import DEAD_LETTERS, PUBLISH_FAILURES
 from streams.registers import RegisterReplicator, StoreMaster
 from streams.settings import Settings
@@ -83,3 +85,8 @@ class Pipeline:
                 log.error("delivery to %s failed: %s", name, safe_error(fut.exception()))
 
         delivery.add_done_callback(delivered)  # type: ignore[attr-defined]
+
+    async def publish_finding(self, record: FindingRecord) -> None:
+        """A finding to the alert book that owns its fingerprint."""
+        await self.publish(self.topics["findings"], record.model_dump_json().encode(),
+                           key=fingerprint_of(record).encode())

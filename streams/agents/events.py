@@ -28,7 +28,7 @@ from streams.agents.sink import SinkFeeder
 from streams.agents.tables import partition_of
 from streams.codec import Rejected, decode_batch, safe_error
 from streams.engine import Family
-from streams.findings import fingerprint_of, to_record
+from streams.findings import to_record
 from streams.metrics import ENRICHMENT_MISSES, EVENTS_CONSUMED, RECORDS_CONSUMED
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,6 @@ class SourceWatermark:
 def register(p: Pipeline, feeder: SinkFeeder) -> None:
     source = p.topics["events"]
     enriched_topic = p.topics["enriched-events"]
-    findings_topic = p.topics["findings"]
     rule_input = p.topics["rule-input"]
     name = source.get_topic_name()
     partitions = p.settings.kafka.partitions
@@ -167,11 +166,10 @@ def register(p: Pipeline, feeder: SinkFeeder) -> None:
             for family, key in routes:
                 take.route(family, key, e, partitions, raw)
 
-        if enriched:  # once per upload: the partition's high mark is the upload's latest event
-            source_watermark.see(msg.partition, max(e.event_time for e in enriched))
         for event_type, n in by_type.items():
             EVENTS_CONSUMED.labels(topic=name, event_type=event_type).inc(n)
-        if enriched:
+        if enriched:  # once per upload: the partition's high mark is the upload's latest event
+            source_watermark.see(msg.partition, max(e.event_time for e in enriched))
             await p.publish(enriched_topic, enriched_batch_json(decoded.batch_id, decoded.source, raws),
                             key=decoded.source.encode())
         return enriched
@@ -193,8 +191,7 @@ def register(p: Pipeline, feeder: SinkFeeder) -> None:
             RECORDS_CONSUMED.labels(topic=name).inc(len(events))
             try:
                 for record in take.findings:
-                    await p.publish(findings_topic, record.model_dump_json().encode(),
-                                    key=fingerprint_of(record).encode())
+                    await p.publish_finding(record)
                 for part, value in take.batches(partitions, source_watermark.low()):
                     await p.publish(rule_input, value, partition=part)
             except Exception as exc:  # the agent must outlive it: the uploads go to dead letters for a replay

@@ -22,11 +22,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from schemas import EnrichedEvent
-from schemas.internal import FindingRecord, RuleInputBatch
+from schemas.internal import RuleInputBatch
 from streams.agents.context import Pipeline
 from streams.agents.tables import partition_of
 from streams.codec import Rejected, safe_error
-from streams.findings import fingerprint_of, to_record
+from streams.findings import to_record
 from streams.metrics import LATE_EVENTS, RECORDS_CONSUMED
 from streams.rules.base import Finding
 
@@ -34,6 +34,14 @@ log = logging.getLogger(__name__)
 TICK_EVERY = timedelta(minutes=1)
 CONFIRM_EVERY = timedelta(seconds=10)
 """How often (event time) a partition's held anti-passback findings are looked at."""
+
+
+def _due(last: dict[int, datetime], part: int, now: datetime, every: timedelta) -> bool:
+    """Whether a partition's clock ``now`` is ``every`` past the last time (noted as now if so)."""
+    if part in last and now - last[part] < every:
+        return False
+    last[part] = now
+    return True
 
 
 def silence_event(finding: Finding, checkpoint_place: Any, at: datetime) -> EnrichedEvent:
@@ -48,7 +56,6 @@ def silence_event(finding: Finding, checkpoint_place: Any, at: datetime) -> Enri
 
 def register(p: Pipeline) -> None:
     source = p.topics["rule-input"]
-    findings_topic = p.topics["findings"]
     name = source.get_topic_name()
     partitions = p.settings.kafka.partitions
     engine = p.engine
@@ -93,21 +100,18 @@ def register(p: Pipeline) -> None:
             if batch.watermark is not None and (part not in watermarks or batch.watermark > watermarks[part]):
                 watermarks[part] = batch.watermark
             now = watermarks.get(part)
-            if now is not None and (part not in ticked or now - ticked[part] >= TICK_EVERY):
-                ticked[part] = now
+            if now is not None and _due(ticked, part, now, TICK_EVERY):
                 try:
                     found.extend(tick(part, now))
                 except Exception as exc:
                     log.error("silent-checkpoint tick on %s[%s] failed: %s", name, part, safe_error(exc))
-            if now is not None and (part not in confirmed or now - confirmed[part] >= CONFIRM_EVERY):
-                confirmed[part] = now
+            if now is not None and _due(confirmed, part, now, CONFIRM_EVERY):
                 try:
                     found.extend(engine.confirm(now, str(part)))
                 except Exception as exc:
                     log.error("confirming held findings on %s[%s] failed: %s", name, part, safe_error(exc))
             p.rule_view.flush()  # one changelog write per changed bundle, on this record's partition
             for finding, ev in found:
-                record: FindingRecord = to_record(finding, ev, detected_at=detected_at, uploaded_at=batch.uploaded_at)
-                await findings_topic.send(key=fingerprint_of(record).encode(), value=record.model_dump_json().encode())
+                await p.publish_finding(to_record(finding, ev, detected_at=detected_at, uploaded_at=batch.uploaded_at))
 
     p.app.agent(source, name="gridwatch.judge")(process)

@@ -27,7 +27,7 @@ from typing import Any
 from schemas import EnrichedEvent, PersonRecord, Place, RegisterName, Resident, Severity
 from streams.agents.context import Pipeline
 from streams.codec import Rejected, decode_record, safe_error
-from streams.findings import fingerprint_of, to_record
+from streams.findings import to_record
 from streams.metrics import RECORDS_CONSUMED
 from streams.privacy import mask_id
 from streams.rules.base import Finding
@@ -36,18 +36,15 @@ from streams.rules.register_mismatch import stood_then
 log = logging.getLogger(__name__)
 
 
+def home_of(resident: Resident) -> Place:
+    """Where a resident is registered: the task reaches the grid that can visit them."""
+    return Place(compound_id=resident.compound_id, community_code=resident.community_code,
+                 large_grid=resident.large_grid, small_grid=resident.small_grid)
+
+
 def register(p: Pipeline) -> None:
     source = p.topics["person-records"]
-    findings_topic = p.topics["findings"]
     name = source.get_topic_name()
-
-    def home_of(person_key: str) -> tuple[Place, str]:
-        resident = p.master.resident(person_key)
-        if resident is None:
-            return Place(), ""
-        place = Place(compound_id=resident.compound_id, community_code=resident.community_code,
-                      large_grid=resident.large_grid, small_grid=resident.small_grid)
-        return place, resident.dwelling_id
 
     async def process(stream: Any) -> None:
         await p.registers.caught_up.wait()
@@ -78,7 +75,9 @@ def register(p: Pipeline) -> None:
                 finding = p.engine.compare_registers(county, provincial, person_key=person_key)
                 if finding is None:
                     continue
-                place, dwelling = home_of(person_key)
+                resident = p.master.resident(person_key)
+                place = home_of(resident) if resident is not None else Place()
+                dwelling = resident.dwelling_id if resident is not None else ""
                 at = record.updated_at if record is not None else datetime.now(UTC)
                 check = EnrichedEvent(
                     event_id=f"register:{register_name}:{person_key}:{msg.offset}",
@@ -94,7 +93,7 @@ def register(p: Pipeline) -> None:
             except Exception as exc:
                 await p.dead_letter(Rejected("processing_error", safe_error(exc)), msg)
                 continue
-            await findings_topic.send(key=fingerprint_of(out).encode(), value=out.model_dump_json().encode())
+            await p.publish_finding(out)
 
     p.app.agent(source, name="gridwatch.register-check")(process)
 
@@ -106,7 +105,6 @@ def on_registered(p: Pipeline) -> Callable[[str, Resident, int], Awaitable[None]
     this; the finding's event id is the record's offset, the same in each, so
     the alert book takes the first and ignores the rest as replays.
     """
-    findings_topic = p.topics["findings"]
     version = p.engine.catalogue.spec("unregistered_person").version
 
     async def resolve(person_key: str, resident: Resident, offset: int) -> None:
@@ -121,15 +119,13 @@ def on_registered(p: Pipeline) -> Callable[[str, Resident, int], Awaitable[None]
             event_id=f"resident:{person_key}:{offset}",
             event_type="register_check",
             event_time=datetime.now(UTC),
-            place=Place(compound_id=resident.compound_id, community_code=resident.community_code,
-                        large_grid=resident.large_grid, small_grid=resident.small_grid),
+            place=home_of(resident),
             subject_key=person_key,
             subject_masked=mask_id(resident.id_number),
             resident_known=True,
             home_compound_id=resident.compound_id,
             home_dwelling_id=resident.dwelling_id,
         )
-        record = to_record(finding, event, detected_at=datetime.now(UTC))
-        await findings_topic.send(key=fingerprint_of(record).encode(), value=record.model_dump_json().encode())
+        await p.publish_finding(to_record(finding, event, detected_at=datetime.now(UTC)))
 
     return resolve

@@ -40,12 +40,16 @@ STATE_MODELS: dict[str, type[BaseModel]] = {
 }
 """What each stateful rule (and the alert book, as "alert") keeps, so its JSON can be read back."""
 
+def _person(key: str) -> str:
+    """Person rules' keys start with the person key (``<person key>|<compound>`` for anti-passback)."""
+    return "person|" + key.split("|", 1)[0]
+
+
 BUNDLES: dict[str, Callable[[str], str]] = {
-    # person rules' keys start with the person key ("<person key>|<compound>" for anti-passback)
-    "fever": lambda key: "person|" + key.split("|", 1)[0],
-    "bypass_entry": lambda key: "person|" + key.split("|", 1)[0],
+    "fever": _person,
+    "bypass_entry": _person,
     "bypass_pending": lambda key: "pending|" + key,  # one per partition: the key is the partition
-    "impossible_travel": lambda key: "person|" + key.split("|", 1)[0],
+    "impossible_travel": _person,
     "dwelling_overcrowded": lambda key: "dwelling|" + key,
     "silent_checkpoint": lambda key: "checkpoint|" + key,
     "alert": lambda key: "alert|" + key,

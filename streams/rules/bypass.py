@@ -145,15 +145,9 @@ class BypassEntry(BaseRule):
             return None
         key = self.state_key(event)
         history = self._state.get(key) or GateHistory()
-        before = [p for p in history.passages if p.at <= event.event_time and p.event_id != event.event_id]
-        truncated = not before and len(history.passages) >= HISTORY  # older than all remembered: cannot tell
-        last = before[-1] if before else None
         finding = None
-        if not truncated and event.compound_closed:
-            if direction is None:
-                finding = self._judge_sighting(event, last)
-            elif direction is Direction.OUT:
-                finding = self._judge_exit(event, last)
+        if event.compound_closed and direction is not Direction.IN:
+            finding = self._judge(event, history)
         flagged = history.flagged
         if finding is not None:
             held = event if self.confirm_after else None
@@ -218,16 +212,21 @@ class BypassEntry(BaseRule):
             if event is None or flag.at + self.confirm_after > now:
                 kept.append(flag)
                 continue
-            before = [p for p in history.passages if p.at <= flag.at and p.event_id != flag.event_id]
-            if not before and len(history.passages) >= HISTORY:
-                continue  # older than all remembered: cannot tell, let through
-            last = before[-1] if before else None
-            judge = self._judge_exit if _gate_direction(event) is Direction.OUT else self._judge_sighting
-            finding = judge(event, last)
+            finding = self._judge(event, history)
             if finding is not None:
                 kept.append(flag.model_copy(update={"held": None}))
                 found.append((finding, event))
         return tuple(kept), found
+
+    def _judge(self, event: EnrichedEvent, history: GateHistory) -> Finding | None:
+        """A sighting or an exit against the passages filed before its own time."""
+        before = [p for p in history.passages if p.at <= event.event_time and p.event_id != event.event_id]
+        if not before and len(history.passages) >= HISTORY:
+            return None  # older than all remembered: cannot tell, let through
+        last = before[-1] if before else None
+        if _gate_direction(event) is Direction.OUT:
+            return self._judge_exit(event, last)
+        return self._judge_sighting(event, last)
 
     def _explains(self, entry: EnrichedEvent, flag: Flagged, history: GateHistory) -> bool:
         """Whether a (late) inward passage accounts for an earlier flag: before it, nothing out in between."""
