@@ -57,6 +57,8 @@ SETTLE_TIMEOUT_S = 10.0
 """How long ``settled`` waits for the store; beyond it the caller judges on what the store holds."""
 CLOCK_SKEW_S = 2.0
 """Producer clocks may run this far ahead of the worker's and ``settled`` still be exact."""
+_MAX_SMALL = 50_000
+"""Keys remembered per small register before the memory is cleared (a register of thousands never gets there)."""
 _OFFSET = b"o|"
 _DWELLING = b"d|"
 """Residents per dwelling, derived from the residents register: ``d|<dwelling id>`` -> ``<count>|<compound id>``.
@@ -352,6 +354,8 @@ class StoreMaster:
         values = cached[1]
         if key in values:
             return values[key]
+        if len(values) >= _MAX_SMALL:  # misses are remembered too: unknown ids from bad input must not grow it
+            values.clear()
         value = values[key] = self._cached(self._store.get(prefix, key), decode)
         return value
 

@@ -322,6 +322,19 @@ def test_store_lookups_of_small_registers_see_a_republished_record_at_once(tmp_p
     feed.store.close()
 
 
+def test_store_memory_of_a_small_register_stays_bounded_under_unknown_ids(tmp_path: Path) -> None:
+    from streams import registers
+
+    feed = _Feed(tmp_path)
+    m = StoreMaster(feed.store)
+    feed.send("checkpoints", (DINGYANG_CP.checkpoint_id, DINGYANG_CP))
+    for i in range(registers._MAX_SMALL + 10):  # a flood of checkpoint ids nobody registered
+        assert m.checkpoint(f"cp-bogus-{i}") is None
+    assert len(m._small[b"c|"][1]) <= registers._MAX_SMALL
+    assert m.checkpoint(DINGYANG_CP.checkpoint_id) == DINGYANG_CP
+    feed.store.close()
+
+
 def test_store_serves_visits_and_both_registers_records(tmp_path: Path) -> None:
     feed = _Feed(tmp_path)
     m = StoreMaster(feed.store)
