@@ -1,4 +1,4 @@
-"""The benchmark's picture: throughput bars (pipeline, limit, peers) and the latency CDF."""
+"""The benchmark's picture: throughput bars (pipeline, limit, peers) and the latency-vs-load curve."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 
 
 def plot(figures: dict[str, Any], path: Path) -> None:
-    fig, (bars, cdf) = plt.subplots(1, 2, figsize=(12, 4.5))
+    fig, (bars, curve) = plt.subplots(1, 2, figsize=(12, 4.5))
     names = ["gridwatch (1 worker)"]
     values = [figures["throughput_eps"]]
     if figures.get("two_workers_eps"):
@@ -33,17 +33,26 @@ def plot(figures: dict[str, Any], path: Path) -> None:
     bars.set_title(f"{figures['events']:,} events, {int(figures['residents']):,} residents")
     bars.margins(x=0.25)
 
-    lat = figures["latency_ms"]
-    samples = sorted(lat["cdf"])
-    if samples:
-        ys = [(i + 1) / len(samples) for i in range(len(samples))]
-        cdf.plot(samples, ys, color="#2b6cb0")
-    for p in ("p50", "p95", "p99"):
-        cdf.axvline(lat[p], linestyle=":", color="#a0aec0")
-        cdf.text(lat[p], 0.02, f" {p} {lat[p]:.0f} ms", rotation=90, fontsize=8, va="bottom")
-    cdf.set_xlabel("upload to alert, ms")
-    cdf.set_ylabel("fraction of alerts")
-    cdf.set_title(f"latency at {lat['offered_eps']:,.0f} events/s offered ({lat['alerts']} alerts)")
+    points = figures["latency_curve"]
+    for key, style in (("p50", "-o"), ("p99", "-s"), ("max", ":^")):
+        xs = [p["offered_eps"] for p in points if p[key] is not None]
+        ys = [p[key] for p in points if p[key] is not None]
+        curve.plot(xs, ys, style, label=key, markersize=4)
+    for p in points:
+        if p["p99"] is not None:
+            curve.annotate(f"{p['achieved_eps']:,.0f} done", (p["offered_eps"], p["p99"]), fontsize=7,
+                           textcoords="offset points", xytext=(4, 4))
+    probe = figures["probe_ms"]
+    if probe["p99"] is not None:
+        curve.axhline(probe["p99"], linestyle="--", color="#a0aec0")
+        curve.text(points[0]["offered_eps"] if points else 1, probe["p99"], f" idle probe p99 {probe['p99']:.0f} ms",
+                   fontsize=7, va="bottom")
+    curve.set_xscale("log")
+    curve.set_yscale("log")
+    curve.set_xlabel("events/s offered (label: events/s achieved)")
+    curve.set_ylabel("event to alert revision, ms")
+    curve.set_title("latency vs load, one worker")
+    curve.legend(fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

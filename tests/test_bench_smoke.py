@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 KEYS = {
     "throughput_eps", "limit_eps", "ratio_to_limit", "peers", "latency_ms", "peak_rss_mb",
-    "restart_s", "two_workers_eps", "lost", "duplicated",
+    "restart_s", "two_workers_eps", "lost", "duplicated", "latency_curve", "probe_ms",
 }
 
 
@@ -33,7 +33,8 @@ def test_benchmark_at_smoke_size_writes_json_and_plot_with_no_event_lost_or_dupl
     done = subprocess.run(
         [sys.executable, "-m", "streams.cli", "--bootstrap", kafka_broker.bootstrap, "bench",
          "--external-broker", "--events", "3000", "--residents", "2000", "--peer-events", "400",
-         "--latency-eps", "500", "--latency-seconds", "2", "--partitions", "2", "--out", str(out)],
+         "--latency-eps", "500", "--latency-curve", "500,1000",
+         "--latency-seconds", "3", "--probe-events", "10", "--partitions", "2", "--out", str(out)],
         env=env, capture_output=True, text=True, timeout=900,
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -41,8 +42,14 @@ def test_benchmark_at_smoke_size_writes_json_and_plot_with_no_event_lost_or_dupl
     assert set(result) >= KEYS
     assert set(result["peers"]) == {"naive_faust", "quix"}
     assert all(v > 0 for v in result["peers"].values())
-    assert {"p50", "p95", "p99"} <= set(result["latency_ms"])
-    assert result["latency_ms"]["p50"] <= result["latency_ms"]["p95"] <= result["latency_ms"]["p99"]
+    # alert revisions arrived and were timed (the phase waits for every probe's alert, so no NaN on a busy machine)
+    lat = result["latency_ms"]
+    assert lat["target_eps"] == 500 and lat["revisions"] > 0
+    assert 0 <= lat["p50"] <= lat["p95"] <= lat["p99"] <= lat["max"]
+    first = result["latency_curve"][0]
+    assert set(first) == {"offered_eps", "achieved_eps", "p50", "p95", "p99", "max"} and first["achieved_eps"] > 0
+    assert result["probe_ms"]["p50"] is not None and result["probe_ms"]["p50"] <= result["probe_ms"]["p99"]
+    assert result["phases"]["latency"]["probe"]["alerted"] == 10
     assert result["events"] == 3000
     assert result["lost"] == 0 and result["duplicated"] == 0
     assert result["throughput_eps"] > 0 and result["limit_eps"] > 0 and result["two_workers_eps"] > 0

@@ -1,0 +1,278 @@
+"""Latency as operations feel it: from the event that caused an alert revision to that revision on the topic.
+
+Two measurements against a running worker, both timed by one listener on the
+``alerts`` topic:
+
+* **the curve**: a street-like load (the simulator's traffic, whose own
+  alerts come from many subjects, places and rules) plus a probe stream (a
+  fever or a red code for a different resident at their own gate every
+  ``PROBE_EVERY`` uploads), offered at each rate in turn; per point the
+  achieved rate and p50/p95/p99/max. The curve stops at the first point the
+  worker cannot keep up with (it would only measure a growing queue);
+* **the idle probe**: one event at a time on an idle worker, each raising one
+  alert, the next sent once its alert has arrived.
+
+Each revision is timed from the send time of the newest event it names (the
+last of ``event_ids``: the event that made this revision), never from an
+older one: a repeat 15 s into a load is as late as its own event, not as the
+alert's first. Revisions made by the event-time clock rather than by an
+event (``silent_checkpoint``; ``bypass_entry``, which holds a sighting until
+the watermark is ``confirm_after`` past it) and ``expired`` revisions (the
+new alert's ``opened`` revision times that event) are left out, and counted.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from schemas import EventBatch, HealthCode, Passage
+from streams.simulate import Street, generate_day
+
+CURVE_EPS: tuple[int, ...] = (500, 1_000, 2_000, 5_000, 10_000, 20_000)
+TIMED_BY_CLOCK = frozenset({"silent_checkpoint", "bypass_entry"})
+"""Rules whose revisions the event-time clock makes, not an event: their delay is by design."""
+PROBE_EVERY = 20
+"""One probe event per this many uploads in the curve's load."""
+SATURATED_BELOW = 0.9
+"""A point whose achieved rate is below this share of the offered rate is saturated: the curve stops there."""
+
+
+def percentiles(samples: list[float]) -> dict[str, float | None]:
+    """p50, p95, p99 and max of ``samples`` (nearest rank); None where there are no samples, never NaN."""
+    if not samples:
+        return {"p50": None, "p95": None, "p99": None, "max": None}
+    s = sorted(samples)
+
+    def rank(p: float) -> float:
+        return s[min(len(s) - 1, int(p / 100 * len(s)))]
+
+    return {"p50": rank(50), "p95": rank(95), "p99": rank(99), "max": s[-1]}
+
+
+@dataclass
+class AlertListener:
+    """Every alert revision from the moment it starts, with the time it was received (wall clock)."""
+
+    bootstrap: str
+    topic: str
+    revisions: list[tuple[dict[str, Any], float]] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self._consumer = KafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False,
+                                       fetch_max_wait_ms=50)
+        parts = [TopicPartition(self.topic, p) for p in self._consumer.partitions_for_topic(self.topic) or ()]
+        self._consumer.assign(parts)
+        self._consumer.seek_to_end(*parts)
+        for tp in parts:  # resolve the positions now, so nothing published from here on is missed
+            self._consumer.position(tp)
+        self._thread = threading.Thread(target=self._listen, name="alert-listener", daemon=True)
+        self._thread.start()
+
+    def _listen(self) -> None:
+        while not self._stop.is_set():
+            for records in self._consumer.poll(timeout_ms=50).values():
+                now = time.time()
+                with self._lock:
+                    self.revisions.extend((json.loads(rec.value), now) for rec in records)
+
+    def since(self, start: int) -> list[tuple[dict[str, Any], float]]:
+        with self._lock:
+            return self.revisions[start:]
+
+    def count(self) -> int:
+        with self._lock:
+            return len(self.revisions)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._consumer.close()
+
+
+def time_revisions(revisions: list[tuple[dict[str, Any], float]], sent: dict[str, float]) -> dict[str, Any]:
+    """Milliseconds from each revision's newest event's send time to its arrival, and what was left out."""
+    samples: list[float] = []
+    by_clock = expired = unsent = 0
+    for alert, received in revisions:
+        if alert["rule_id"] in TIMED_BY_CLOCK:
+            by_clock += 1
+            continue
+        if alert.get("change") == "expired":
+            expired += 1
+            continue
+        cause = alert["event_ids"][-1]
+        if cause not in sent:  # an event of an earlier phase
+            unsent += 1
+            continue
+        samples.append((received - sent[cause]) * 1000)
+    return {"samples": samples, "left_out": {"timed_by_clock": by_clock, "expired": expired, "not_sent_here": unsent}}
+
+
+def _probe_event(street: Street, i: int, at: datetime) -> tuple[str, Passage]:
+    """A passage of a different resident at a gate of their own compound that raises one alert:
+    a fever (the stateful path) for even ``i``, a red health code (a per-event rule) for odd."""
+    n = len(street.residents)
+    k = (i * 7919) % n  # spread over the register
+    while not street.compound_checkpoints[street.resident_compound[k]]:  # a compound without a gate of its own
+        k = (k + 1) % n
+    resident = street.residents[k]
+    checkpoint = street.checkpoints[street.compound_checkpoints[street.resident_compound[k]][0]].checkpoint_id
+    kind = "fever" if i % 2 == 0 else "health_code"
+    event = Passage(
+        event_id=f"probe-{at:%Y%m%d}-{i:06d}", event_time=at, checkpoint_id=checkpoint, direction="in",
+        id_number=resident.id_number, temperature_c=38.6 if kind == "fever" else 36.5,
+        health_code=HealthCode.RED if kind == "health_code" else HealthCode.GREEN,
+    )
+    return checkpoint, event
+
+
+class Sender:
+    """Publishes uploads and remembers each event's send time (wall clock)."""
+
+    def __init__(self, producer: KafkaProducer, topic: str) -> None:
+        self.producer = producer
+        self.topic = topic
+        self.sent: dict[str, float] = {}
+
+    def send(self, batch: EventBatch) -> None:
+        value = batch.model_dump_json().encode()
+        now = time.time()
+        for e in batch.events:
+            self.sent[e.event_id] = now
+        self.producer.send(self.topic, key=batch.source.encode(), value=value)
+
+
+def _wait(condition: Callable[[], bool], timeout: float, every: float = 0.05) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(every)
+    return condition()
+
+
+def _load(street: Street, *, seed: int, day: date, events: int, batch_events: int,
+          batch_seconds: float) -> Iterator[EventBatch]:
+    """The simulator's traffic with a probe every ``PROBE_EVERY`` uploads."""
+    batches = generate_day(street, seed=seed, day=day, incidents=False, events=events,
+                           batch_events=batch_events, batch_seconds=batch_seconds)
+    for i, batch in enumerate(batches):
+        if i % PROBE_EVERY == 0:
+            source, probe = _probe_event(street, seed * 1_000_000 + i, batch.events[-1].event_time)
+            yield EventBatch(batch_id=f"{batch.batch_id}-probe", source=source, events=(probe,))
+        yield batch
+
+
+@dataclass
+class LatencyRun:
+    """One worker under measurement: where to send, how to read its progress."""
+
+    street: Street
+    producer: KafkaProducer
+    events_topic: str
+    listener: AlertListener
+    consumed: Callable[[], float]
+    """The worker's count of events consumed (from its /metrics)."""
+    batch_events: int = 50
+    batch_seconds: float = 60.0
+    say: Callable[[str], None] = print
+    next_day: date = date(2020, 6, 1)
+
+    def point(self, offered_eps: int, seconds: float, seed: int) -> dict[str, Any]:
+        """Offer ``offered_eps`` for ``seconds``; wait until the worker consumed it all and every probe alerted."""
+        n_target = max(1, int(offered_eps * seconds))
+        sender = Sender(self.producer, self.events_topic)
+        start_count = self.listener.count()
+        consumed_before = self.consumed()
+        probes: list[str] = []
+        last_time: datetime | None = None
+        t0 = time.monotonic()
+        wall0 = time.time()
+        sent_events = 0
+        for batch in _load(self.street, seed=seed, day=self.next_day, events=n_target,
+                           batch_events=self.batch_events, batch_seconds=self.batch_seconds):
+            wait = t0 + sent_events / offered_eps - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            sender.send(batch)
+            sent_events += len(batch.events)
+            if batch.batch_id.endswith("-probe"):
+                probes.append(batch.events[0].event_id)
+            last_time = batch.events[-1].event_time
+        self.producer.flush()
+        offered_s = time.monotonic() - t0
+        if last_time is not None:  # the next point's events come after this one's: none of them is late
+            self.next_day = last_time.date() + timedelta(days=1)
+
+        drain_timeout = max(120.0, 6 * seconds)
+        consumed_all = _wait(lambda: self.consumed() - consumed_before >= sent_events, drain_timeout)
+        drained_at = time.time()
+        wanted = set(probes)
+
+        def probes_alerted() -> bool:
+            seen = {a["event_ids"][-1] for a, _ in self.listener.since(start_count)}
+            return wanted <= seen
+
+        all_probes = _wait(probes_alerted, drain_timeout)
+        time.sleep(0.5)  # a grace for further revisions of the same events; nothing is judged on it
+        timed = time_revisions(self.listener.since(start_count), sender.sent)
+        achieved = sent_events / max(drained_at - wall0, offered_s, 1e-9)
+        pcts = percentiles(timed["samples"])
+        point = {"offered_eps": sent_events / offered_s, "target_eps": offered_eps, "achieved_eps": achieved,
+                 **pcts, "events": sent_events, "revisions_timed": len(timed["samples"]),
+                 "probes": len(probes), "probes_alerted": all_probes, "consumed_all": consumed_all,
+                 "left_out": timed["left_out"],
+                 "saturated": (not consumed_all) or achieved < SATURATED_BELOW * offered_eps}
+        self.say(f"  {offered_eps:,} ev/s offered: achieved {achieved:,.0f} ev/s, {len(timed['samples'])} revisions, "
+                 f"p50 {_ms(pcts['p50'])}, p99 {_ms(pcts['p99'])}, max {_ms(pcts['max'])}"
+                 + (" (saturated)" if point["saturated"] else ""))
+        return point
+
+    def curve(self, rates: tuple[int, ...], seconds: float, seed: int) -> list[dict[str, Any]]:
+        points = []
+        for k, eps in enumerate(rates):
+            point = self.point(eps, seconds, seed + k)
+            points.append(point)
+            if point["saturated"]:
+                break
+        return points
+
+    def probe(self, n: int, timeout: float = 60.0) -> dict[str, Any]:
+        """``n`` single events on an idle worker, one at a time, each raising one alert."""
+        sender = Sender(self.producer, self.events_topic)
+        samples: list[float] = []
+        missed = 0
+        at = datetime(self.next_day.year, self.next_day.month, self.next_day.day, 12, tzinfo=UTC)
+        for i in range(n):
+            start_count = self.listener.count()
+            source, event = _probe_event(self.street, 5_000_000 + i, at + timedelta(seconds=i))
+            sender.send(EventBatch(batch_id=f"idle-probe-{i:05d}", source=source, events=(event,)))
+            self.producer.flush()
+
+            def arrived(eid: str = event.event_id, start: int = start_count) -> list[float]:
+                return [r for a, r in self.listener.since(start) if a["event_ids"][-1] == eid]
+
+            if _wait(lambda: bool(arrived()), timeout, every=0.001):
+                samples.append((min(arrived()) - sender.sent[event.event_id]) * 1000)
+            else:
+                missed += 1
+        self.next_day += timedelta(days=1)
+        pcts = percentiles(samples)
+        self.say(f"  idle probe, {n} events: p50 {_ms(pcts['p50'])}, p99 {_ms(pcts['p99'])}, max {_ms(pcts['max'])}"
+                 + (f", {missed} without an alert" if missed else ""))
+        return {"p50": pcts["p50"], "p99": pcts["p99"], "max": pcts["max"], "events": n, "alerted": len(samples),
+                "missed": missed}
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.1f} ms"
