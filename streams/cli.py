@@ -5,6 +5,7 @@
     gridwatch simulate   publish a simulated Tianma Street day to Kafka
     gridwatch demo       broker + worker + simulator, live alerts on screen
     gridwatch bench      the benchmark: throughput vs. the Kafka client's limit and peers
+    gridwatch bench-engine  the engine alone in process (decode, enrich, rules), per phase; no Kafka
     gridwatch schemas    write the JSON Schema of every topic's contract
     gridwatch rules      print the effective rule catalogue (--json), or check a catalogue file (--file)
 
@@ -152,6 +153,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_engine(args: argparse.Namespace) -> int:
+    from bench.engine import run_from_args
+
+    return run_from_args(args)
+
+
 def cmd_rules(args: argparse.Namespace) -> int:
     from streams.catalogue import CatalogueError, format_duration, load_catalogue, packaged_catalogue
 
@@ -234,6 +241,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--external-broker", action="store_true",
                    help="use the broker at --bootstrap as it is (default: start and stop the project's own)")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("bench-engine", help="the engine alone in process, phase by phase (no Kafka)")
+    p.add_argument("--residents", type=int, default=100_000, help="residents in the registers")
+    p.add_argument("--events", type=int, default=200_000, help="events to run through the engine")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
+    p.add_argument("--profile", type=Path, default=None,
+                   help="profile the timed phases with cProfile, stats to this file (timings are then inflated)")
+    p.set_defaults(func=cmd_bench_engine)
 
     p = sub.add_parser("rules", help="print the effective rule catalogue, or check a catalogue file")
     p.add_argument("--json", action="store_true", help="the catalogue as JSON instead of a table")

@@ -1,0 +1,36 @@
+"""The engine benchmark runs at a tiny size, and the engine still finds exactly what it found before.
+
+No timing is asserted: speeds are figures to read. The golden file holds one
+line per finding of a simulated run (rule, severity, subject, and hashes of
+the finding record's key and value) and the digest of every enriched event,
+made before the engine was optimised: an optimisation must leave both as they
+are. A deliberate change of a rule or of enrichment regenerates it (see the
+file's first line for the call).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.engine import PHASES, main, run_engine_bench
+
+GOLDEN = Path(__file__).parent / "golden" / "engine_findings.txt"
+
+
+def test_tiny_run_processes_every_event_and_finds_something(tmp_path: Path) -> None:
+    out = tmp_path / "engine.json"
+    assert main(["--residents", "300", "--events", "1500", "--out", str(out)]) == 0
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert result["events"] == 1500
+    assert result["findings"] > 0
+    assert set(PHASES) <= set(result["phases"])
+    assert result["engine_eps"] > 0
+
+
+def test_the_engine_finds_the_same_as_before_on_a_simulated_run() -> None:
+    _header, enriched, *lines = GOLDEN.read_text(encoding="utf-8").splitlines()
+    result = run_engine_bench(2000, 20000, fingerprints=True)
+    assert result["events"] == 20000
+    assert result["enriched_digest"] == enriched.removeprefix("# enriched ")
+    assert result["fingerprints"] == lines
