@@ -35,6 +35,7 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from bench.engine import run_engine_bench
 from bench.latency import CURVE_EPS, AlertListener, LatencyRun
 from schemas import EventBatch
 from streams.process import WorkerProcess, free_port, settings_env
@@ -360,6 +361,9 @@ def _run_bench(base: Settings, cfg: BenchConfig) -> dict[str, Any]:
     t0 = time.monotonic()
     street = build_street(seed=cfg.seed, residents=cfg.residents)
     run.phases["street_build_s"] = time.monotonic() - t0
+    _say("the engine alone (no Kafka)")
+    run.phases["engine"] = run_engine_bench(cfg.residents, min(cfg.events, 200_000), street=street)
+    _say(f"engine alone: {run.phases['engine']['engine_eps']:,} events/s")
 
     one, workers, settings_list = _workers_run(base, street, cfg, prefix=f"b{tag}a.", n_workers=1, work=work / "a")
     run.phases["one_worker"] = one
