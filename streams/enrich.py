@@ -30,12 +30,15 @@ from schemas import (
 from streams.idcard import division_of, problems
 from streams.master import MasterData, risk_at
 from streams.privacy import PersonKeys, mask_id, mask_plate
+from streams.trusted import Builder
 
 CHINA: Final = timezone(timedelta(hours=8))
 """Asia/Shanghai has had no daylight saving since 1991: a fixed offset is exact and needs no tz database."""
 
+_ENRICHED: Final = Builder(EnrichedEvent)
+"""Every field comes from validated input or registers (``streams.trusted``): built without validating again."""
 _MAX_SITES: Final = 100_000
-_MAX_JUDGED: Final = 100_000
+_MAX_PEOPLE: Final = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +63,14 @@ class Enricher:
     record is unchanged), so a re-published checkpoint or a compound that is
     closed takes effect with the next event.
 
-    (``model_construct`` was measured slower than validated construction here:
-    pydantic-core validates in Rust, model_construct loops over fields in Python.)"""
+    The enriched event is built from values validated already (``streams.trusted``): validating them
+    again was a quarter of enrichment, and ``model_construct`` is slower still."""
 
     def __init__(self, *, master: MasterData, keys: PersonKeys) -> None:
         self._master = master
         self._keys = keys
         self._sites: dict[tuple[str, str], Site] = {}
-        self._judged: dict[tuple[str, date], tuple[str, ...]] = {}
+        self._people: dict[str, tuple[str, date, tuple[str, ...]]] = {}
 
     def site(self, checkpoint_id: str | None, compound_id: str | None) -> Site:
         """Resolve where an event happened: the checkpoint if known, else the compound."""
@@ -94,7 +97,7 @@ class Enricher:
             site = self.site(event.checkpoint_id, event.compound_id)
             if site.missed:
                 misses.append("place")
-            return EnrichedEvent(
+            return _ENRICHED(
                 event_id=event.event_id,
                 event_type=event.event_type,
                 event_time=event.event_time,
@@ -121,7 +124,7 @@ class Enricher:
                 if isinstance(event, QrScan):  # the scanned code still names the community
                     place = place.model_copy(update={"community_code": event.community_code})
         if isinstance(event, Passage) and event.subject_kind is SubjectKind.VEHICLE:
-            return EnrichedEvent(
+            return _ENRICHED(
                 event_id=event.event_id,
                 event_type=event.event_type,
                 event_time=event.event_time,
@@ -139,14 +142,13 @@ class Enricher:
         id_number = event.id_number
         assert id_number is not None  # schema guarantees it for persons  # noqa: S101
         at = event.event_time
-        key = self._keys.key(id_number)
+        key, id_problems = self._person(id_number, at.astimezone(CHINA).date())
         resident: Resident | None = self._master.resident(key)
         if resident is None:
             misses.append("resident")
         order = self._master.quarantine(key)
         quarantined = order is not None and order.starts_at <= at < order.ends_at
         q_dwelling, q_compound = self._confinement(order, resident) if quarantined else ("", "")
-        id_problems = self._problems(id_number, at.astimezone(CHINA).date())
         card = division_of(id_number) if "structure" not in id_problems else None
         declared = event.declared_origin if isinstance(event, Passage) else None
         dwelling_id = (event.dwelling_id or "") if isinstance(event, Sighting) else ""
@@ -158,7 +160,7 @@ class Enricher:
             visit = self._master.visitor(key, place.compound_id)
             if visit is not None and visit.valid_from <= at < visit.valid_until:
                 visitor_active, host = True, visit.host_dwelling_id
-        return EnrichedEvent(
+        return _ENRICHED(
             event_id=event.event_id,
             event_type=event.event_type,
             event_time=at,
@@ -195,15 +197,21 @@ class Enricher:
             misses=tuple(misses),
         )
 
-    def _problems(self, id_number: str, day: date) -> tuple[str, ...]:
-        """``idcard.problems``, remembered per number and day: it costs more than the rest of enrichment
-        together (stdnum's clean-up and date parsing), and residents pass several times a day."""
-        judged = self._judged.get((id_number, day))
-        if judged is None:
-            if len(self._judged) >= _MAX_JUDGED:
-                self._judged.clear()
-            judged = self._judged[(id_number, day)] = problems(id_number, at=day)
-        return judged
+    def _person(self, id_number: str, day: date) -> tuple[str, tuple[str, ...]]:
+        """The person key and ``idcard.problems`` of a number on a day, remembered per number: residents pass
+        several times a day, and the HMAC and the number's checks are most of what is left of enrichment."""
+        known = self._people.get(id_number)
+        if known is not None and known[1] == day:
+            return known[0], known[2]
+        if known is not None:
+            key = known[0]
+        else:
+            key = self._keys.key(id_number)
+            if len(self._people) >= _MAX_PEOPLE:
+                self._people.clear()
+        judged = problems(id_number, at=day)
+        self._people[id_number] = (key, day, judged)
+        return key, judged
 
     def _confinement(self, order: QuarantineOrder | None, resident: Resident | None) -> tuple[str, str]:
         """Dwelling and compound an order confines to: the order's dwelling, else the person's home.

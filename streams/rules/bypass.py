@@ -62,6 +62,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from schemas import Direction, EnrichedEvent, Severity, SubjectKind
 from streams.rules.base import BaseRule, Finding
 from streams.rules.state import State
+from streams.trusted import Builder
 
 _CST = timezone(timedelta(hours=8))
 HISTORY: Final = 8
@@ -112,6 +113,9 @@ class GateHistory(BaseModel):
 
 _EMPTY: Final = GateHistory()
 """The history of a person never seen at a compound's gates (values are frozen: one instance serves all)."""
+_PASSAGE: Final = Builder(GatePassage)
+_HISTORY: Final = Builder(GateHistory)
+"""State values from the validated event and state (``streams.trusted``): not validated again."""
 
 
 class BypassEntry(BaseRule):
@@ -166,11 +170,11 @@ class BypassEntry(BaseRule):
                 alerted = [f for f in explained if f.held is None]  # a held one goes quietly
                 finding = self._retract(event, alerted) if alerted else None
         if direction is not None:
-            passage = GatePassage(direction=direction, at=event.event_time, event_id=event.event_id)
+            passage = _PASSAGE(direction=direction, at=event.event_time, event_id=event.event_id)
             # one new state value per write (was a copy per change: a third of the rule's time)
-            self._state.put(key, GateHistory(passages=self._file(history.passages, passage), flagged=flagged))
+            self._state.put(key, _HISTORY(passages=self._file(history.passages, passage), flagged=flagged))
         elif flagged != history.flagged:
-            self._state.put(key, GateHistory(passages=history.passages, flagged=flagged))
+            self._state.put(key, _HISTORY(passages=history.passages, flagged=flagged))
         return finding
 
     def _hold(self, event: EnrichedEvent, key: str) -> None:

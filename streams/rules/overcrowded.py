@@ -36,6 +36,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from schemas import Direction, EnrichedEvent, Severity
 from streams.rules.base import BaseRule, Finding
 from streams.rules.state import State
+from streams.trusted import Builder
 
 MAX_SEEN: Final = 64
 """Persons remembered per dwelling: far above any limit worth judging, and bounded."""
@@ -55,6 +56,12 @@ class DwellingSeen(BaseModel):
     seen: tuple[SeenPerson, ...] = ()
     registered: int | None = None
     reported: int = 0
+
+
+_NOBODY: Final = DwellingSeen()
+_PERSON: Final = Builder(SeenPerson)
+_SEEN: Final = Builder(DwellingSeen)
+"""From the validated event and state (``streams.trusted``): not validated again."""
 
 
 def dwelling_of(event: EnrichedEvent) -> tuple[str, int | None] | None:
@@ -93,9 +100,9 @@ class DwellingOvercrowded(BaseRule):
         if placed is None:
             return None
         dwelling, told = placed
-        before = self._state.get(dwelling) or DwellingSeen()
+        before = self._state.get(dwelling) or _NOBODY
         registered = told if told is not None else before.registered
-        seen = self._seen(before.seen, SeenPerson(key=event.subject_key, at=event.event_time, event_id=event.event_id))
+        seen = self._seen(before.seen, _PERSON(key=event.subject_key, at=event.event_time, event_id=event.event_id))
         count = len(seen)
         reported = before.reported
         finding = None
@@ -106,7 +113,7 @@ class DwellingOvercrowded(BaseRule):
             elif count > reported:
                 reported = count
                 finding = self._finding(dwelling, count, registered, seen, event.event_id)
-        self._state.put(dwelling, DwellingSeen(seen=seen, registered=registered, reported=reported))
+        self._state.put(dwelling, _SEEN(seen=seen, registered=registered, reported=reported))
         return finding
 
     def _seen(self, seen: tuple[SeenPerson, ...], person: SeenPerson) -> tuple[SeenPerson, ...]:

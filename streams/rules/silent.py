@@ -44,6 +44,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from schemas import Checkpoint, EnrichedEvent, Severity
 from streams.rules.base import BaseRule, Finding
 from streams.rules.state import State
+from streams.trusted import Builder
 
 LOCAL_TZ: Final = timezone(timedelta(hours=8))
 """Opening hours are China Standard Time, whatever offset events carry."""
@@ -55,6 +56,10 @@ class CheckpointHeard(BaseModel):
     last_at: AwareDatetime
     heard: bool = True
     reported_at: AwareDatetime | None = None
+
+
+_HEARD: Final = Builder(CheckpointHeard)
+"""From the validated event and state (``streams.trusted``): not validated again."""
 
 
 def open_since(now: datetime, opens: time | None, closes: time | None) -> datetime | None:
@@ -91,14 +96,14 @@ class SilentCheckpoint(BaseRule):
             return None
         stored = self._state.get(cp)
         if stored is None:
-            self._state.put(cp, CheckpointHeard(last_at=event.event_time))
+            self._state.put(cp, _HEARD(last_at=event.event_time))
             return None
         last = max(stored.last_at, event.event_time)
         if stored.reported_at is None or event.event_time < stored.reported_at:
             if last != stored.last_at or not stored.heard:
-                self._state.put(cp, CheckpointHeard(last_at=last, reported_at=stored.reported_at))
+                self._state.put(cp, _HEARD(last_at=last, reported_at=stored.reported_at))
             return None
-        self._state.put(cp, CheckpointHeard(last_at=last))
+        self._state.put(cp, _HEARD(last_at=last))
         finding = self.finding(
             Severity.HIGH,
             f"卡点 {cp} 恢复上报",

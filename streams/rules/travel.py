@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Final
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
@@ -34,6 +35,7 @@ from schemas import EnrichedEvent, Severity
 from streams.geo import distance_m
 from streams.rules.base import BaseRule, Finding
 from streams.rules.state import State
+from streams.trusted import Builder
 
 
 class LastFix(BaseModel):
@@ -46,6 +48,10 @@ class LastFix(BaseModel):
     checkpoint_id: str
     at: AwareDatetime
     event_id: str
+
+
+_FIX: Final = Builder(LastFix)
+"""From the validated event (``streams.trusted``): not validated again."""
 
 
 class ImpossibleTravel(BaseRule):
@@ -73,7 +79,7 @@ class ImpossibleTravel(BaseRule):
         if stored is None or event.event_time >= stored.at:
             self._state.put(
                 key,
-                LastFix(
+                _FIX(
                     lat=event.lat,
                     lon=event.lon,
                     checkpoint_id=event.place.checkpoint_id,
