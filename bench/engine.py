@@ -49,16 +49,16 @@ from pathlib import Path
 from typing import Any
 
 from schemas import EnrichedEvent, Event
+from streams.agents.judge import silence_event
 from streams.catalogue import load_catalogue
 from streams.codec import DecodedBatch, decode_batch
 from streams.engine import Engine, Family
 from streams.enrich import Enricher
 from streams.findings import fingerprint_of, to_record
-from streams.master import MemoryMaster
 from streams.privacy import PersonKeys
 from streams.rules.base import Finding
 from streams.rules.state import MemoryState
-from streams.simulate import Street, build_street, generate_day
+from streams.simulate import Street, build_street, generate_day, memory_master
 
 PHASES = ("decode", "enrich", "per_event", "stateful", "finding_record")
 """The phases ``engine_eps`` is made of, in pipeline order."""
@@ -75,29 +75,6 @@ class _Clock:
     """Nanoseconds per phase."""
 
     ns: dict[str, int] = field(default_factory=lambda: dict.fromkeys((*PHASES, "encode", "gc"), 0))
-
-
-def _master(street: Street, keys: PersonKeys) -> MemoryMaster:
-    return MemoryMaster(
-        keys,
-        residents=street.residents,
-        checkpoints=street.checkpoints,
-        compounds=street.compounds,
-        orders=street.quarantine_orders,
-        risk_areas=street.risk_areas,
-        visitors=street.visitors,
-        person_records=street.person_records,
-    )
-
-
-def _silence_event(engine_place: Any, at: datetime) -> EnrichedEvent:
-    """The synthetic event a silence is reported on (as ``streams.agents.judge.silence_event``)."""
-    return EnrichedEvent(
-        event_id=f"silence:{engine_place.checkpoint_id}:{at.astimezone(UTC):%Y%m%dT%H%M%S}",
-        event_type="checkpoint_silence",
-        event_time=at,
-        place=engine_place,
-    )
 
 
 def _line(finding: Finding, event: EnrichedEvent, key: bytes, value: bytes) -> str:
@@ -133,7 +110,7 @@ def run_engine_bench(
     t_setup = time.perf_counter()
     street = street if street is not None else build_street(seed=seed, residents=residents)
     keys = PersonKeys(secret=SECRET)
-    enricher = Enricher(master=_master(street, keys), keys=keys)
+    enricher = Enricher(master=memory_master(street, keys), keys=keys)
     engine = Engine(load_catalogue(), states=lambda _rule: MemoryState())
     checkpoints = street.checkpoints
     setup_s = time.perf_counter() - t_setup
@@ -192,7 +169,7 @@ def run_engine_bench(
                     ticked = watermark
                     for f in engine.tick(watermark, checkpoints):
                         place, _ = enricher.place_of(f.subject.removeprefix("checkpoint:"), None)
-                        found.append((f, _silence_event(place, watermark)))
+                        found.append((f, silence_event(f, place, watermark)))
                 if confirmed is None or watermark - confirmed >= CONFIRM_EVERY:
                     confirmed = watermark
                     found.extend(engine.confirm(watermark))

@@ -243,12 +243,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("bench-engine", help="the engine alone in process, phase by phase (no Kafka)")
-    p.add_argument("--residents", type=int, default=100_000, help="residents in the registers")
-    p.add_argument("--events", type=int, default=200_000, help="events to run through the engine")
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
-    p.add_argument("--profile", type=Path, default=None,
-                   help="profile the timed phases with cProfile, stats to this file (timings are then inflated)")
+    from bench.engine import add_arguments as bench_engine_arguments
+
+    bench_engine_arguments(p)
     p.set_defaults(func=cmd_bench_engine)
 
     p = sub.add_parser("rules", help="print the effective rule catalogue, or check a catalogue file")

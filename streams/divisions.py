@@ -92,6 +92,7 @@ def county_at(code: str, at: date) -> str:
     raise DivisionTableError("divisions.csv has a cycle")
 
 
+@lru_cache(maxsize=8192)  # bounded: codes come from untrusted input; a street sees a few hundred
 def ever_existed(code: str) -> bool:
     """Whether ``code`` was ever a GB/T 2260 code below province level (what a card may carry).
 

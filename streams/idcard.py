@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from functools import lru_cache
 from typing import Final
 
 from stdnum.cn import ric
@@ -69,7 +68,7 @@ def problems(id_number: str, *, at: date) -> tuple[str, ...]:
         found.append("birth_date")
     if number[17] != ric.calc_check_digit(number):
         found.append("check_digit")
-    if not _ever_existed(number[:6]):
+    if not divisions.ever_existed(number[:6]):
         found.append("division")
     return tuple(found)
 
@@ -83,7 +82,3 @@ def _plausible_birth(number: str, at: date) -> bool:
     age = at.year - born.year - ((at.month, at.day) < (born.month, born.day))
     return 0 <= age <= MAX_AGE_YEARS
 
-
-@lru_cache(maxsize=8192)  # bounded: codes come from untrusted input; a street sees a few hundred
-def _ever_existed(code: str) -> bool:
-    return divisions.ever_existed(code)

@@ -15,7 +15,7 @@ from streams.demo import RuleTally, alert_line
 from streams.engine import Engine
 from streams.enrich import Enricher
 from streams.idcard import is_valid
-from streams.master import MemoryMaster, person_record_key, visitor_key
+from streams.master import person_record_key, visitor_key
 from streams.privacy import PersonKeys
 from streams.rules.base import Finding
 from streams.rules.state import MemoryState
@@ -25,6 +25,7 @@ from streams.simulate import (
     build_street,
     day_incidents,
     generate_day,
+    memory_master,
     publish_day,
     publish_master_data,
 )
@@ -322,16 +323,7 @@ class _Run:
 def _run_pipeline(street: Street, batches: list[EventBatch]) -> _Run:
     """Enrichment + every rule over the day in event-time order, the watermark ticking each simulated minute."""
     keys = PersonKeys(secret=b"simulator-self-check")
-    master = MemoryMaster(
-        keys,
-        residents=street.residents,
-        checkpoints=street.checkpoints,
-        compounds=street.compounds,
-        orders=street.quarantine_orders,
-        risk_areas=street.risk_areas,
-        visitors=street.visitors,
-        person_records=street.person_records,
-    )
+    master = memory_master(street, keys)
     enricher = Enricher(master=master, keys=keys)
     engine = Engine(load_catalogue(), states=lambda _rule: MemoryState())
     run = _Run(0, Counter(), Counter(), defaultdict(set), defaultdict(set))

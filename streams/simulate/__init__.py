@@ -21,6 +21,7 @@ from streams.simulate.street import (
     Community,
     Street,
     build_street,
+    memory_master,
 )
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "day_incidents",
     "generate_day",
     "lantern_flat",
+    "memory_master",
     "origin_mismatch",
     "publish_day",
     "publish_master_data",

@@ -35,6 +35,8 @@ from schemas import (
     Visitor,
 )
 from streams.idcard import is_valid, with_check_digit
+from streams.master import MemoryMaster
+from streams.privacy import PersonKeys
 from streams.simulate.upstream import build_upstream
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -536,3 +538,17 @@ def _risk_areas() -> tuple[RiskArea, ...]:
         ("330102", RiskColour.GREEN, feb, "杭州市上城区"),
     ]
     return tuple(RiskArea(division_code=c, colour=k, valid_from=v, name=n) for c, k, v, n in areas)
+
+
+def memory_master(street: Street, keys: PersonKeys) -> MemoryMaster:
+    """The street's registers held in memory, for the engine run in process (tests, the engine benchmark)."""
+    return MemoryMaster(
+        keys,
+        residents=street.residents,
+        checkpoints=street.checkpoints,
+        compounds=street.compounds,
+        orders=street.quarantine_orders,
+        risk_areas=street.risk_areas,
+        visitors=street.visitors,
+        person_records=street.person_records,
+    )
