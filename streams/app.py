@@ -72,6 +72,7 @@ def create_app(settings: Settings, resources: WorkerResources, catalogue: Catalo
         broker_commit_every=1000,
         broker_commit_interval=timedelta(seconds=1),
         producer_linger_ms=5,
+        fetch_max_wait_ms=kafka.fetch_max_wait_ms,
     )
     topics = {
         logical: app.topic(

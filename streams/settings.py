@@ -45,6 +45,10 @@ class KafkaSettings(BaseModel):
     topic_prefix: str = "gridwatch."
     partitions: int = Field(default=4, ge=1, description="Of every topic the project creates.")
     replication: int = Field(default=1, ge=1)
+    fetch_max_wait_ms: int = Field(
+        default=10, ge=0, le=1_500,
+        description="How long the worker's fetch may wait at the broker for data: bounds each hop's added delay.",
+    )
 
     def topic(self, logical: str) -> str:
         if logical not in TOPICS:

@@ -74,3 +74,22 @@ def test_changelog_records_fetched_after_its_recovery_ended_are_not_replayed() -
     records, _, _ = fetch_once({CHANGELOG, EVENTS}, lambda live: live.discard(CHANGELOG),
                                {CHANGELOG: ["c0"], EVENTS: ["r0"]})
     assert records == {EVENTS: ["r0"]}
+
+
+def test_the_worker_consumer_fetches_with_the_apps_short_wait_not_fausts_1500_ms() -> None:
+    async def scenario() -> tuple[int, int]:
+        short = App("t", broker="kafka://127.0.0.1:1", web_enabled=False, loop=asyncio.get_running_loop(),
+                    fetch_max_wait_ms=7)
+        default = App("u", broker="kafka://127.0.0.1:1", web_enabled=False, loop=asyncio.get_running_loop())
+        waits = []
+        for app in (short, default):
+            thread: Any = app.consumer._thread  # type: ignore[attr-defined]
+            consumer = thread._create_worker_consumer(app.transport)
+            try:
+                waits.append(consumer._fetch_max_wait_ms)
+            finally:
+                await consumer.stop()
+                thread.thread_loop.close()
+        return waits[0], waits[1]
+
+    assert asyncio.run(scenario()) == (7, 10)
