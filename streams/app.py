@@ -18,7 +18,8 @@ from streams.agents import alerting, judge, register_check
 from streams.agents import events as events_agent
 from streams.agents import sink as sink_agents
 from streams.agents.context import DeadLetters, Pipeline
-from streams.agents.tables import RecordView, TableState, partition_of, table_state
+from streams.agents.delivery import AlertPublisher, FindingDelivery, Ownership
+from streams.agents.tables import RecordView, TableState, partition_of, pinned_table, table_state
 from streams.alertbook import AlertBook
 from streams.catalogue import Catalogue, load_catalogue
 from streams.consumer import App
@@ -93,10 +94,10 @@ def create_app(settings: Settings, resources: WorkerResources, catalogue: Catalo
         for logical in INTERNAL_TOPICS
     }
     # bytes in, bytes out: Faust derives the changelog's "raw" serializers from these types, also when recovering
-    rule_state = app.Table("rule-state", default=None, partitions=kafka.partitions, key_type=bytes, value_type=bytes,
-                           help="Stateful rules' memory, keyed <rule id>|<state key>.")
-    alert_state = app.Table("alert-book", default=None, partitions=kafka.partitions, key_type=bytes,
-                            value_type=bytes, help="Latest revision of the newest alert per fingerprint.")
+    rule_state = pinned_table(app, "rule-state", default=None, partitions=kafka.partitions, key_type=bytes,
+                              value_type=bytes, help="Stateful rules' memory, keyed <rule id>|<state key>.")
+    alert_state = pinned_table(app, "alert-book", default=None, partitions=kafka.partitions, key_type=bytes,
+                               value_type=bytes, help="Latest revision of the newest alert per fingerprint.")
     keys = PersonKeys(secret=settings.privacy.person_key_secret.get_secret_value().encode())
     dead_letters = DeadLetters(topics["dead-letters"])
     replicator = RegisterReplicator(settings=settings, store=resources.store, keys=keys, reject=dead_letters)
@@ -116,11 +117,17 @@ def create_app(settings: Settings, resources: WorkerResources, catalogue: Catalo
     )
     book = AlertBook(TableState(alert_view, "alert", Alert),
                      windows={spec.id: spec.suppression_window for spec in catalogue.rules})
+    ownership = Ownership(app)
+    publish = AlertPublisher(pipeline)
+    deliver = FindingDelivery(pipeline, book, alert_view, publish, ownership,
+                              book_changelog=alert_state.changelog_topic.get_topic_name())
+    partition_judge = judge.partition_judge(pipeline)
     app.task(replicator.run)
     feeder = sink_agents.register(pipeline, resources.sink_runner)
-    events_agent.register(pipeline, feeder)
-    judge.register(pipeline)
-    alerting.register(pipeline, book, alert_view)
+    events_agent.register(pipeline, feeder, partition_judge, deliver, ownership,
+                          state_changelog=rule_state.changelog_topic.get_topic_name())
+    judge.register(pipeline, partition_judge, deliver)
+    alerting.register(pipeline, book, alert_view, publish)
     register_check.register(pipeline)
     replicator.on_registered = register_check.on_registered(pipeline)
     return app

@@ -96,3 +96,9 @@ PUBLISH_FAILURES = Counter(
     "Records the producer could not deliver after its retries, by topic (the hot path hands records over directly).",
     ["topic"],
 )
+HANDOFFS = Counter(
+    "gridwatch_handoffs_total",
+    "Work handed from one stage to the next: in-process where this worker owns the partition, else through the "
+    "internal topic (hop: rule-input, counted per partition batch; findings, counted per finding).",
+    ["hop", "path"],
+)

@@ -331,3 +331,25 @@ def test_revisions_are_consecutive_and_an_alert_never_changes_after_resolution(o
         if revisions[-1].status != "resolved":
             unresolved[revisions[-1].fingerprint] += 1
     assert all(n == 1 for n in unresolved.values())
+
+
+def test_a_finding_is_folded_on_the_partition_kafkas_default_partitioner_gives_its_fingerprint() -> None:
+    # operators' actions are keyed by fingerprint and partitioned by the producer's default partitioner: the
+    # in-process fold must pick the same partition, or an action would reach a book that never saw the alert
+    from kafka.partitioner.default import DefaultPartitioner
+
+    from streams.agents.delivery import kafka_partition
+
+    class Cluster:  # the metadata kafka-python's partitioner reads: four partitions, all available
+        def topics(self) -> set[str]:
+            return {"findings"}
+
+        def partitions_for_topic(self, topic: str) -> set[int]:
+            return {0, 1, 2, 3}
+
+        available_partitions_for_topic = partitions_for_topic
+
+    partitioner = DefaultPartitioner()
+    for i in range(200):
+        key = f"fever|person-{i}|cp-{i % 7}"
+        assert kafka_partition(key, 4) == partitioner.partition("findings", key, key.encode(), None, None, Cluster())

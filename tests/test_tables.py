@@ -11,12 +11,18 @@ from tests.factories import NIGHT, enriched_event
 
 
 class CountingTable(dict[bytes, bytes]):
-    """Stands in for a Faust table: every item set is a changelog record."""
+    """Stands in for a Faust table: every item set is a changelog record, to the pinned partition if any."""
 
     writes = 0
+    pinned: int | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.partitions: list[int | None] = []
 
     def __setitem__(self, key: bytes, value: bytes) -> None:
         self.writes += 1
+        self.partitions.append(self.pinned)
         super().__setitem__(key, value)
 
 
@@ -54,3 +60,14 @@ def test_an_unchanged_state_is_not_written_again() -> None:
     assert stored is not None
     state.put("key-resident", stored)
     assert view.flush() == 0 and table.writes == 1
+
+
+def test_a_flush_for_a_named_partition_pins_its_writes_there_and_only_those() -> None:
+    table = CountingTable()
+    view = RecordView(table)
+    Fever(state=table_state(view, "fever")).evaluate(enriched_event("hot", temperature_c=38.0))
+    view.flush(partition=3)
+    Fever(state=table_state(view, "fever")).evaluate(enriched_event("hotter", event_time=NIGHT + timedelta(
+        minutes=1), temperature_c=39.5))
+    view.flush()
+    assert table.partitions == [3, None] and table.pinned is None

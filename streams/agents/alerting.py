@@ -3,42 +3,35 @@
 Both read topics keyed by alert fingerprint (``findings``, ``alert-actions``)
 with the same partition count, so Faust assigns a fingerprint's partition of
 both to one worker, and both agents share one ``AlertBook`` over the
-``alert-book`` table. Every revision the book returns is published to
-``alerts`` keyed by large grid, where the ClickHouse sink and the command post
-read it. Actions for an alert that is unknown, superseded or already resolved
-are normal (two operators at once) and only counted; an unreadable action is
-dead-lettered.
+``alert-book`` table (with ``FindingDelivery``, which folds the findings of
+owned partitions in-process, so on one worker ``findings`` carries only what
+was sent before a restart or a rebalance). Every revision goes to ``alerts``
+keyed by large grid (``AlertPublisher``), where the ClickHouse sink and the
+command post read it. Actions for an alert that is unknown, superseded or
+already resolved are normal (two operators at once) and only counted; an
+unreadable action is dead-lettered.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
-from schemas import Alert, AlertAction
+from schemas import AlertAction
 from schemas.internal import FindingRecord
 from streams.agents.context import Pipeline
+from streams.agents.delivery import AlertPublisher
 from streams.agents.tables import RecordView
 from streams.alertbook import AlertBook
 from streams.codec import Rejected, safe_error
 from streams.findings import from_record
-from streams.metrics import ALERT_ACTIONS, ALERT_LATENCY, ALERT_REVISIONS, ALERTS, RECORDS_CONSUMED
+from streams.metrics import ALERT_ACTIONS, RECORDS_CONSUMED
 
 log = logging.getLogger(__name__)
 
 
-def register(p: Pipeline, book: AlertBook, view: RecordView) -> None:
+def register(p: Pipeline, book: AlertBook, view: RecordView, publish: AlertPublisher) -> None:
     """Both agents share ``view``; each flushes before its next await, so neither sees the other's half-write."""
-    alerts_topic = p.topics["alerts"]
-
-    async def publish(alert: Alert, uploaded_at: float | None = None) -> None:
-        await alerts_topic.send(key=alert.place.large_grid.encode(), value=alert.model_dump_json().encode())
-        ALERT_REVISIONS.labels(rule=alert.rule_id, change=alert.change).inc()
-        if alert.change == "opened":
-            ALERTS.labels(rule=alert.rule_id, severity=alert.severity.value).inc()
-            if uploaded_at:
-                ALERT_LATENCY.observe(max(0.0, time.time() - uploaded_at))
 
     async def on_findings(stream: Any) -> None:
         name = p.topics["findings"].get_topic_name()

@@ -1,14 +1,19 @@
-"""The events agent: decode a terminal's upload, enrich each event, judge what needs no state.
+"""The events agent: decode a terminal's upload, enrich each event, judge it, fold its findings.
 
 Per record (one upload of many events) it produces one enriched batch, keyed
-by the uploading terminal. Per-event rules run here; their findings go to the
-``findings`` topic keyed by alert fingerprint. Events that stateful rules need
-are routed to ``rule-input``, one record per destination partition per take,
-on the partition of the key their state lives under (person, dwelling,
-checkpoint). A bad event is dead-lettered alone; the rest of its batch goes on.
+by the uploading terminal, and runs the per-event rules. Events that stateful
+rules need belong to the partition of the key their state lives under
+(person, dwelling, checkpoint): where this worker owns that partition (on one
+worker, always) the take's events of it are judged here, in event-time order,
+their state written to that partition's changelog; the others go to
+``rule-input``, one record per partition per take, for the owner's judge
+agent. Findings are folded into the alert book the same way
+(``FindingDelivery``): in-process where owned, else through ``findings``. So
+on one worker an event's alert is published by the agent that read the event.
+A bad event is dead-lettered alone; the rest of its batch goes on.
 
 Records are taken many at a time and acked only once the sink feeder has
-stored their enriched rows in ClickHouse; findings and routed events are sent
+stored their enriched rows in ClickHouse; alerts and routed events are sent
 at once, so a ClickHouse write never delays an alert.
 """
 
@@ -17,19 +22,21 @@ from __future__ import annotations
 import json
 import logging
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from schemas import EnrichedEvent
 from schemas.common import SCHEMA_VERSION
-from schemas.internal import FindingRecord
 from streams.agents.context import Pipeline
+from streams.agents.delivery import Delivered, FindingDelivery, Ownership
+from streams.agents.judge import report
 from streams.agents.sink import SinkFeeder
 from streams.agents.tables import partition_of
 from streams.codec import Rejected, decode_batch, safe_error
 from streams.engine import Family
-from streams.findings import to_record
-from streams.metrics import ENRICHMENT_MISSES, EVENTS_CONSUMED, RECORDS_CONSUMED
+from streams.judging import PartitionJudge
+from streams.metrics import ENRICHMENT_MISSES, EVENTS_CONSUMED, HANDOFFS, RECORDS_CONSUMED
 
 log = logging.getLogger(__name__)
 MAX_ITEMS = 200
@@ -46,52 +53,76 @@ def enriched_batch_json(batch_id: str, source: str, events: list[str]) -> bytes:
             f'"events":[{",".join(events)}]}}').encode()
 
 
+@dataclass(frozen=True, slots=True)
+class _Routed:
+    """An event bound for a stateful family's partition, with where it came from (to dead-letter it)."""
+
+    seq: int
+    family: Family
+    key: str
+    event: EnrichedEvent
+    raw: str
+    """The event's JSON, made once and shared with the enriched batch."""
+    message: Any
+    index: int
+
+    def item(self) -> str:
+        return f'{{"family":"{self.family}","key":{_json(self.key)},"event":{self.raw}}}'
+
+
 class _Take:
     """What one take produces besides rows: findings, and events routed per partition.
 
-    Routed events are kept as their JSON (made once per event, shared with the
-    enriched batch), and each ``rule-input`` record is assembled from it: no
-    event is serialised twice.
+    Routed events are kept with their JSON (made once per event, shared with
+    the enriched batch): a partition this worker owns is judged from the
+    events themselves, the others get ``rule-input`` records assembled from
+    the JSON, so no event is serialised twice.
     """
 
     def __init__(self) -> None:
-        self.findings: list[FindingRecord] = []
-        # per partition: (sequence, event time, item JSON)
-        self.routed: dict[int, list[tuple[int, datetime, str]]] = {}
-        self.latest_at_checkpoint: dict[str, tuple[int, datetime, str]] = {}
+        self.findings: list[Delivered] = []
+        self.routed: dict[int, list[_Routed]] = {}
+        self.latest_at_checkpoint: dict[str, _Routed] = {}
         self.uploaded_at: float | None = None
         self._seq = 0
 
-    def route(self, family: Family, key: str, event: EnrichedEvent, partitions: int, raw: str | None = None) -> None:
-        """``raw``: the event's JSON if already made."""
+    def route(self, family: Family, key: str, event: EnrichedEvent, partitions: int, raw: str | None = None,
+              message: Any = None, index: int = 0) -> None:
+        """``raw``: the event's JSON if already made; ``message`` and ``index``: its upload and place in it."""
         self._seq += 1
+        entry = _Routed(self._seq, family, key, event, raw or event.model_dump_json(), message, index)
         if family == "checkpoint":  # silence needs only each checkpoint's latest event of the take
             seen = self.latest_at_checkpoint.get(key)
-            if seen is not None and seen[1] > event.event_time:
-                return
-        item = f'{{"family":"{family}","key":{_json(key)},"event":{raw or event.model_dump_json()}}}'
-        entry = (self._seq, event.event_time, item)
-        if family == "checkpoint":
-            self.latest_at_checkpoint[key] = entry
+            if seen is None or seen.event.event_time <= event.event_time:
+                self.latest_at_checkpoint[key] = entry
             return
         self.routed.setdefault(partition_of(key, partitions), []).append(entry)
 
-    def batches(self, partitions: int, watermark: datetime | None = None) -> list[tuple[int, bytes]]:
-        """One ``RuleInputBatch`` record per partition, split every ``MAX_ITEMS`` items to stay well under
-        Kafka's 1 MB record."""
+    def by_partition(self, partitions: int) -> dict[int, list[_Routed]]:
+        """Each partition's events in event-time order (then arrival).
+
+        A take holds uploads of several source partitions, each a run of
+        minutes; in arrival order, the second run would find the judge's
+        watermark past it and be skipped as late (which is what happened to a
+        checkpoint's latest event, and, with a backlog, to whole runs).
+        """
         for key, entry in self.latest_at_checkpoint.items():
             self.routed.setdefault(partition_of(key, partitions), []).append(entry)
-        tail = (f'"uploaded_at":{_json(self.uploaded_at)},'
-                f'"watermark":{_json(watermark.isoformat() if watermark is not None else None)}}}')
+        self.latest_at_checkpoint = {}
+        return {part: sorted(entries, key=lambda e: (e.event.event_time, e.seq))
+                for part, entries in self.routed.items()}
+
+    def records(self, entries: list[_Routed], watermark: datetime | None) -> list[bytes]:
+        """``RuleInputBatch`` records of one partition's events, split every ``MAX_ITEMS`` to stay well under
+        Kafka's 1 MB record. Only the last carries the watermark: the judge moves a partition's watermark after a
+        record's items, and the take's watermark on the first record would make the rest of the take late."""
         out = []
-        for part, entries in self.routed.items():
-            # In event-time order (then arrival): a take holds uploads of several source partitions, each a run of
-            # minutes; sent in arrival order, the second run would find the judge's watermark past it and be skipped
-            # as late (which is what happened to a checkpoint's latest event, and, with a backlog, to whole runs).
-            items = [item for _, _, item in sorted(entries, key=lambda e: (e[1], e[0]))]
-            for start in range(0, len(items), MAX_ITEMS):
-                body = ",".join(items[start:start + MAX_ITEMS])
-                out.append((part, f'{{"schema_version":{SCHEMA_VERSION},"items":[{body}],{tail}'.encode()))
+        for start in range(0, len(entries), MAX_ITEMS):
+            last = start + MAX_ITEMS >= len(entries)
+            mark = watermark.isoformat() if watermark is not None and last else None
+            body = ",".join(e.item() for e in entries[start:start + MAX_ITEMS])
+            out.append(f'{{"schema_version":{SCHEMA_VERSION},"items":[{body}],'
+                       f'"uploaded_at":{_json(self.uploaded_at)},"watermark":{_json(mark)}}}'.encode())
         return out
 
 
@@ -119,11 +150,13 @@ class SourceWatermark:
         return min(active) if active else None
 
 
-def register(p: Pipeline, feeder: SinkFeeder) -> None:
+def register(p: Pipeline, feeder: SinkFeeder, judge: PartitionJudge, deliver: FindingDelivery,
+             ownership: Ownership, *, state_changelog: str) -> None:
     source = p.topics["events"]
     enriched_topic = p.topics["enriched-events"]
     rule_input = p.topics["rule-input"]
     name = source.get_topic_name()
+    owned_topics = (rule_input.get_topic_name(), state_changelog)
     partitions = p.settings.kafka.partitions
     engine = p.engine
     source_watermark = SourceWatermark()
@@ -144,7 +177,6 @@ def register(p: Pipeline, feeder: SinkFeeder) -> None:
             take.uploaded_at = uploaded_at
         enriched: list[EnrichedEvent] = []
         raws: list[str] = []
-        detected_at = datetime.now(UTC)
         by_type: dict[str, int] = {}
         for i, ev in enumerate(decoded.events):
             by_type[ev.event_type] = by_type.get(ev.event_type, 0) + 1
@@ -162,9 +194,9 @@ def register(p: Pipeline, feeder: SinkFeeder) -> None:
             enriched.append(e)
             raw = e.model_dump_json()
             raws.append(raw)
-            take.findings.extend(to_record(f, e, detected_at=detected_at, uploaded_at=uploaded_at) for f in findings)
+            take.findings.extend((f, e, uploaded_at) for f in findings)
             for family, key in routes:
-                take.route(family, key, e, partitions, raw)
+                take.route(family, key, e, partitions, raw, msg, i)
 
         for event_type, n in by_type.items():
             EVENTS_CONSUMED.labels(topic=name, event_type=event_type).inc(n)
@@ -173,6 +205,39 @@ def register(p: Pipeline, feeder: SinkFeeder) -> None:
             await p.publish(enriched_topic, enriched_batch_json(decoded.batch_id, decoded.source, raws),
                             key=decoded.source.encode())
         return enriched
+
+    async def judge_take(take: _Take) -> None:
+        """Owned partitions judged here (state pinned to each, before any await); the rest to ``rule-input``."""
+        watermark = source_watermark.low()
+        owned = ownership.partitions(*owned_topics)
+        found = take.findings
+        failed: list[tuple[_Routed, Exception]] = []
+        remote: list[tuple[int, list[_Routed]]] = []
+        for part, entries in take.by_partition(partitions).items():
+            if part not in owned:
+                remote.append((part, entries))
+                continue
+            judged = judge.judge(part, ((e.family, e.event) for e in entries), watermark)
+            p.rule_view.flush(partition=part)
+            report(judged, f"partition {part}")
+            found.extend((f, ev, take.uploaded_at) for f, ev in judged.found)
+            failed.extend((entries[i], exc) for i, exc in judged.failed)
+            HANDOFFS.labels(hop="rule-input", path="in_process").inc()
+        for part in owned.difference(take.routed):  # an owned partition without events this take still ticks
+            judged = judge.advance(part, watermark)
+            p.rule_view.flush(partition=part)
+            report(judged, f"partition {part}")
+            found.extend((f, ev, take.uploaded_at) for f, ev in judged.found)
+        for entry, exc in failed:
+            why = safe_error(exc)
+            log.error("event %d of %s[%s]@%s failed: %s", entry.index, name, entry.message.partition,
+                      entry.message.offset, why)
+            await p.dead_letter(Rejected("processing_error", why, entry.index), entry.message)
+        await deliver(found, detected_at=datetime.now(UTC))
+        for part, entries in remote:
+            for value in take.records(entries, watermark):
+                await p.publish(rule_input, value, partition=part)
+            HANDOFFS.labels(hop="rule-input", path="topic").inc()
 
     async def process(stream: Any) -> None:
         await p.registers.caught_up.wait()  # judge no event against a half-loaded register
@@ -190,15 +255,12 @@ def register(p: Pipeline, feeder: SinkFeeder) -> None:
                     await p.dead_letter(Rejected("processing_error", why), msg)
             RECORDS_CONSUMED.labels(topic=name).inc(len(events))
             try:
-                for record in take.findings:
-                    await p.publish_finding(record)
-                for part, value in take.batches(partitions, source_watermark.low()):
-                    await p.publish(rule_input, value, partition=part)
+                await judge_take(take)
             except Exception as exc:  # the agent must outlive it: the uploads go to dead letters for a replay
                 why = safe_error(exc)
-                log.error("routing a take of %d uploads failed: %s", len(events), why)
+                log.error("judging a take of %d uploads failed: %s", len(events), why)
                 for event in events:
-                    await p.dead_letter(Rejected("processing_error", f"routing failed: {why}"), event.message)
+                    await p.dead_letter(Rejected("processing_error", f"judging failed: {why}"), event.message)
 
             async def ack(taken: list[Any] = events) -> None:
                 for event in taken:

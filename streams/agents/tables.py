@@ -5,10 +5,12 @@ two or three per person event (fever, anti-passback and travel each keep the
 person's last event). So state goes through a ``RecordView``: values are kept
 in *bundles* (all a person's rule states under one table key), read once per
 record, changed in memory, and written back once per bundle when the record
-is done, and only if something changed. Writes must happen while an agent
-processes a record of the partition the key belongs to: Faust writes the
-changelog to that record's partition, which is why the worker routes every
-event to the partition of its state's key first.
+is done, and only if something changed. A write lands on the changelog
+partition the key belongs to: by default the partition of the record being
+processed (Faust's rule, which is why events are routed to the partition of
+their state's key), or the one ``flush(partition=...)`` names when the events
+agent judges a partition this worker owns without routing its events through
+``rule-input`` (a ``PinnedTable``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import zlib
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
+import faust
+from faust.tables.table import Table
 from pydantic import BaseModel
 
 from schemas import Alert
@@ -62,6 +66,22 @@ def partition_of(key: str, partitions: int) -> int:
     return zlib.crc32(key.encode()) % partitions
 
 
+class PinnedTable(Table[bytes, bytes]):
+    """A Faust table whose writes can name their changelog partition instead of taking the current record's."""
+
+    pinned: int | None = None
+
+    def partition_for_key(self, key: Any) -> int | None:
+        return self.pinned if self.pinned is not None else super().partition_for_key(key)
+
+
+def pinned_table(app: faust.App, name: str, **kwargs: Any) -> PinnedTable:
+    """Define a ``PinnedTable`` on ``app`` as ``app.Table`` defines a table."""
+    table = PinnedTable(app, name=name, beacon=app.tables.beacon, **kwargs)
+    app.tables.add(table)
+    return table
+
+
 class RecordView:
     """A write-back view of a Faust table for the record being processed; ``flush`` when it is done."""
 
@@ -92,18 +112,26 @@ class RecordView:
             del values[field]
             self._dirty.add(bundle)
 
-    def flush(self) -> int:
-        """Write every changed bundle once; returns how many table writes (changelog records) that took."""
+    def flush(self, partition: int | None = None) -> int:
+        """Write every changed bundle once, to ``partition``'s changelog if given (else the current record's);
+        returns how many table writes (changelog records) that took."""
         written = len(self._dirty)
-        for bundle in self._dirty:
-            values = self._bundles[bundle]
-            key = bundle.encode()
-            if values:
-                self._table[key] = json.dumps(values, separators=(",", ":")).encode()
-            elif key in self._table:
-                del self._table[key]
-        self._bundles.clear()
-        self._dirty.clear()
+        table = self._table
+        if partition is not None:
+            table.pinned = partition
+        try:
+            for bundle in self._dirty:
+                values = self._bundles[bundle]
+                key = bundle.encode()
+                if values:
+                    table[key] = json.dumps(values, separators=(",", ":")).encode()
+                elif key in table:
+                    del table[key]
+        finally:
+            if partition is not None:
+                table.pinned = None
+            self._bundles.clear()
+            self._dirty.clear()
         return written
 
 

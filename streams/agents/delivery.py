@@ -1,0 +1,126 @@
+"""Findings to the alert book, and alert revisions to the ``alerts`` topic: in-process where this worker owns them.
+
+A finding belongs to the alert book partition of its fingerprint (the
+``findings`` partition Kafka's default partitioner gives the fingerprint, the
+same one an operator's ``AlertAction`` with that fingerprint lands on). When
+this worker actively owns that partition of ``findings`` and of the book's
+changelog, the finding is folded here and now, its table write pinned to that
+partition; otherwise it goes to the ``findings`` topic for the owner's
+alert-book agent. On one worker every partition is owned, so an alert is
+published by the agent that read its event, with no internal hop between.
+
+``Ownership`` reads the worker's active assignment from Faust's assignor at
+the moment of use. Agents run only while their partitions are assigned and
+recovered (Faust suspends them across a rebalance until the tables are back),
+so what it says holds while the caller does not await in between.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from aiokafka.partitioner import murmur2
+
+from schemas import Alert, EnrichedEvent
+from streams.agents.context import Pipeline
+from streams.agents.tables import RecordView
+from streams.alertbook import AlertBook
+from streams.alerts import fingerprint, subject_of
+from streams.codec import safe_error
+from streams.findings import to_record
+from streams.metrics import ALERT_LATENCY, ALERT_REVISIONS, ALERTS, HANDOFFS
+from streams.rules.base import Finding
+
+log = logging.getLogger(__name__)
+
+Delivered = tuple[Finding, EnrichedEvent, float | None]
+"""A finding, the event it is about, and the Kafka timestamp of the upload behind it (for the latency metric)."""
+
+
+@lru_cache(maxsize=65_536)
+def kafka_partition(key: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner (Java, aiokafka, kafka-python) gives a keyed record."""
+    hashed: int = murmur2(key.encode())
+    return (hashed & 0x7FFFFFFF) % partitions
+
+
+class Ownership:
+    """The partitions this worker actively processes now (standbys excluded), from Faust's assignor."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+
+    def partitions(self, *topics: str) -> frozenset[int]:
+        """Partition numbers assigned here as active for every one of ``topics``."""
+        actives = self._app.assignor.assigned_actives()
+        found: set[int] | None = None
+        for topic in topics:
+            mine = {tp.partition for tp in actives if tp.topic == topic}
+            found = mine if found is None else found & mine
+        return frozenset(found or ())
+
+
+class AlertPublisher:
+    """Every alert revision to ``alerts``, keyed by large grid so each grid's revisions stay in order."""
+
+    def __init__(self, p: Pipeline) -> None:
+        self._topic = p.topics["alerts"]
+
+    async def __call__(self, alert: Alert, uploaded_at: float | None = None) -> None:
+        await self._topic.send(key=alert.place.large_grid.encode(), value=alert.model_dump_json().encode())
+        ALERT_REVISIONS.labels(rule=alert.rule_id, change=alert.change).inc()
+        if alert.change == "opened":
+            ALERTS.labels(rule=alert.rule_id, severity=alert.severity.value).inc()
+            if uploaded_at:
+                ALERT_LATENCY.observe(max(0.0, time.time() - uploaded_at))
+
+
+class FindingDelivery:
+    """Folds owned findings into the book at once; sends the others to their owner through ``findings``."""
+
+    def __init__(self, p: Pipeline, book: AlertBook, view: RecordView, publish: AlertPublisher,
+                 ownership: Ownership, *, book_changelog: str) -> None:
+        self._p = p
+        self._book = book
+        self._view = view
+        self._publish = publish
+        self._ownership = ownership
+        self._topics = (p.topics["findings"].get_topic_name(), book_changelog)
+        self._partitions = p.settings.kafka.partitions
+
+    async def __call__(self, found: Iterable[Delivered], *, detected_at: datetime) -> None:
+        owned = self._ownership.partitions(*self._topics)
+        revisions: list[tuple[Alert, float | None]] = []
+        remote: list[tuple[int, str, Delivered]] = []
+        folded = 0
+        for item in found:
+            finding, event, uploaded_at = item
+            key = fingerprint(finding.rule_id, subject_of(finding, event), event.place, finding.scope)
+            part = kafka_partition(key, self._partitions)
+            if part not in owned:
+                remote.append((part, key, item))
+                continue
+            try:
+                alerts = self._book.observe(finding, event, detected_at=detected_at)
+            except Exception as exc:  # the topic path dead-letters it with the finding's record
+                log.error("folding a %s finding in-process failed (%s); sent to the alert-book agent",
+                          finding.rule_id, safe_error(exc))
+                remote.append((part, key, item))
+                continue
+            finally:
+                self._view.flush(partition=part)  # before any await: the book's agents share this view
+            folded += 1
+            revisions.extend((alert, uploaded_at) for alert in alerts)
+        HANDOFFS.labels(hop="findings", path="in_process").inc(folded)
+        for alert, uploaded_at in revisions:
+            await self._publish(alert, uploaded_at)
+        findings_topic = self._p.topics["findings"]
+        for part, key, (finding, event, uploaded_at) in remote:
+            record = to_record(finding, event, detected_at=detected_at, uploaded_at=uploaded_at)
+            await self._p.publish(findings_topic, record.model_dump_json().encode(), key=key.encode(), partition=part)
+        HANDOFFS.labels(hop="findings", path="topic").inc(len(remote))
