@@ -117,7 +117,7 @@ def create_app(settings: Settings, resources: WorkerResources, catalogue: Catalo
     )
     book = AlertBook(TableState(alert_view, "alert", Alert),
                      windows={spec.id: spec.suppression_window for spec in catalogue.rules})
-    ownership = Ownership(app)
+    ownership = Ownership(app, enabled=settings.stream.in_process)
     publish = AlertPublisher(pipeline)
     deliver = FindingDelivery(pipeline, book, alert_view, publish, ownership,
                               book_changelog=alert_state.changelog_topic.get_topic_name())

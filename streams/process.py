@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from pydantic import BaseModel, SecretStr
+
 from streams.scrape import metric, scrape
 from streams.settings import Settings
 
@@ -25,27 +27,28 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _env_value(value: object) -> str:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def settings_env(settings: Settings, base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment that makes a child's ``Settings()`` equal to ``settings`` (for the fields we set)."""
+    """The environment that makes a child's ``Settings()`` equal to ``settings``: every field, nested ones as
+    ``GRIDWATCH_<SECTION>__<FIELD>`` (a field left out here would silently take its default in the child)."""
     env = {k: v for k, v in (base if base is not None else dict(os.environ)).items() if not k.startswith("GRIDWATCH_")}
-    k, c, m = settings.kafka, settings.clickhouse, settings.metrics
-    return env | {
-        "GRIDWATCH_APP_ID": settings.app_id,
-        "GRIDWATCH_DATA_DIR": str(settings.data_dir),
-        "GRIDWATCH_LOG_LEVEL": settings.log_level,
-        "GRIDWATCH_KAFKA__BOOTSTRAP": k.bootstrap,
-        "GRIDWATCH_KAFKA__TOPIC_PREFIX": k.topic_prefix,
-        "GRIDWATCH_KAFKA__PARTITIONS": str(k.partitions),
-        "GRIDWATCH_KAFKA__REPLICATION": str(k.replication),
-        "GRIDWATCH_CLICKHOUSE__DSN": c.dsn,
-        "GRIDWATCH_CLICKHOUSE__DATABASE": c.database,
-        "GRIDWATCH_CLICKHOUSE__BATCH_ROWS": str(c.batch_rows),
-        "GRIDWATCH_CLICKHOUSE__FLUSH_SECONDS": str(c.flush_seconds),
-        **({"GRIDWATCH_RULES__FILE": str(settings.rules.file)} if settings.rules.file else {}),
-        "GRIDWATCH_METRICS__PORT": str(m.port),
-        "GRIDWATCH_METRICS__HOST": m.host,
-        "GRIDWATCH_PRIVACY__PERSON_KEY_SECRET": settings.privacy.person_key_secret.get_secret_value(),
-    }
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if isinstance(value, BaseModel):
+            for field in type(value).model_fields:
+                inner = getattr(value, field)
+                if inner is not None:
+                    env[f"GRIDWATCH_{name.upper()}__{field.upper()}"] = _env_value(inner)
+        elif value is not None:
+            env[f"GRIDWATCH_{name.upper()}"] = _env_value(value)
+    return env
 
 
 class WorkerProcess:

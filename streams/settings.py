@@ -8,10 +8,11 @@ rule catalogue). No other module reads the environment.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -80,6 +81,12 @@ class StreamSettings(BaseModel):
 
     take_records: int = Field(default=500, ge=1, description="At most this many uploads per take.")
     take_within: float = Field(default=0.01, gt=0, description="Seconds a take waits to fill before it is judged.")
+    in_process: bool = Field(
+        default=True,
+        description="Judge and fold findings in the events agent where this worker owns the partition; False sends "
+                    "every hand-over through rule-input and findings, as to another worker (to compare, and to test "
+                    "that path on one worker).",
+    )
 
 
 class MetricsSettings(BaseModel):
@@ -108,6 +115,21 @@ class Settings(BaseSettings):
     stream: StreamSettings = StreamSettings()
     metrics: MetricsSettings = MetricsSettings()
     privacy: PrivacySettings = PrivacySettings()
+
+    @model_validator(mode="after")
+    def _refuse_unknown_variables(self) -> Settings:
+        """A misspelt ``GRIDWATCH_`` variable would otherwise be ignored (pydantic-settings drops unknown nested
+        ones), leaving the default in force without a word."""
+        known = set()
+        for name in type(self).model_fields:
+            known.add(f"GRIDWATCH_{name.upper()}")
+            section = getattr(self, name)
+            if isinstance(section, BaseModel):
+                known |= {f"GRIDWATCH_{name.upper()}__{field.upper()}" for field in type(section).model_fields}
+        unknown = sorted(k for k in os.environ if k.upper().startswith("GRIDWATCH_") and k.upper() not in known)
+        if unknown:
+            raise ValueError(f"unknown settings in the environment: {', '.join(unknown)}")
+        return self
 
     def internal_topic(self, logical: str) -> str:
         if logical not in INTERNAL_TOPICS:

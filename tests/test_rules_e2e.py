@@ -303,8 +303,11 @@ class Run:
         return found[0]
 
 
-@pytest.fixture(scope="module")
-def module_settings(kafka_broker: Broker, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+@pytest.fixture(scope="module", params=[True, False], ids=["in-process", "through-topics"])
+def module_settings(request: pytest.FixtureRequest, kafka_broker: Broker,
+                    tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The evening twice: judged and folded in the events agent (one worker owns every partition), and through
+    rule-input and findings, the path a partition owned by another worker takes."""
     run = uuid.uuid4().hex[:8]
     return Settings(
         app_id=f"gw-e2e-{run}",
@@ -312,6 +315,7 @@ def module_settings(kafka_broker: Broker, tmp_path_factory: pytest.TempPathFacto
         kafka={"bootstrap": kafka_broker.bootstrap, "topic_prefix": f"e{run}.", "partitions": PARTITIONS},
         clickhouse={"flush_seconds": 0.2},
         metrics={"port": free_port()},
+        stream={"in_process": request.param},
     )
 
 
@@ -649,3 +653,14 @@ def test_a_take_routes_each_checkpoints_latest_event_in_arrival_order_not_after_
     assert [e.event.event_id for e in entries] == ["t-1", "t-2"]  # judged in this order where owned
     [record] = take.records(entries, watermark=None)  # and sent in this order where not
     assert [i.event.event_id for i in RuleInputBatch.model_validate_json(record).items] == ["t-1", "t-2"]
+
+
+def test_one_worker_hands_nothing_over_through_its_internal_topics_unless_told_to(run: Run) -> None:
+    handoffs = {(hop, path): metric(run.samples, "gridwatch_handoffs_total", hop=hop, path=path)
+                for hop in ("rule-input", "findings") for path in ("in_process", "topic")}
+    if run.settings.stream.in_process:  # one worker owns every partition: each hand-over stays in the process
+        assert handoffs[("rule-input", "topic")] == handoffs[("findings", "topic")] == 0
+        assert handoffs[("rule-input", "in_process")] > 0 and handoffs[("findings", "in_process")] > 0
+    else:
+        assert handoffs[("rule-input", "in_process")] == handoffs[("findings", "in_process")] == 0
+        assert handoffs[("rule-input", "topic")] > 0 and handoffs[("findings", "topic")] > 0

@@ -50,13 +50,19 @@ def kafka_partition(key: str, partitions: int) -> int:
 
 
 class Ownership:
-    """The partitions this worker actively processes now (standbys excluded), from Faust's assignor."""
+    """The partitions this worker actively processes now (standbys excluded), from Faust's assignor.
 
-    def __init__(self, app: Any) -> None:
+    ``enabled=False`` owns nothing: every hand-over goes through the internal topics (``stream.in_process``).
+    """
+
+    def __init__(self, app: Any, *, enabled: bool = True) -> None:
         self._app = app
+        self._enabled = enabled
 
     def partitions(self, *topics: str) -> frozenset[int]:
         """Partition numbers assigned here as active for every one of ``topics``."""
+        if not self._enabled:
+            return frozenset()
         actives = self._app.assignor.assigned_actives()
         found: set[int] | None = None
         for topic in topics:
