@@ -43,7 +43,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,7 @@ from streams.codec import DecodedBatch, decode_batch
 from streams.engine import Engine, Family
 from streams.enrich import Enricher
 from streams.findings import fingerprint_of, to_record
+from streams.judging import CONFIRM_EVERY, TICK_EVERY
 from streams.privacy import PersonKeys
 from streams.rules.base import Finding
 from streams.rules.state import MemoryState
@@ -63,8 +64,6 @@ from streams.simulate import Street, build_street, generate_day, memory_master
 PHASES = ("decode", "enrich", "per_event", "stateful", "finding_record")
 """The phases ``engine_eps`` is made of, in pipeline order."""
 
-TICK_EVERY = timedelta(minutes=1)
-CONFIRM_EVERY = timedelta(seconds=10)
 DETECTED_AT = datetime(2020, 2, 8, tzinfo=UTC)
 """A fixed detection time, so the findings' records are the same on every run."""
 SECRET = b"bench-engine"
