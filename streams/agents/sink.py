@@ -129,6 +129,13 @@ class SinkFeeder:
         if self._acks and idle and time.monotonic() - self._oldest >= self._flush_seconds:
             await self._start_write()
 
+    async def drain(self) -> None:
+        """Store everything queued and run its acks (at a stop, so the last commit covers it)."""
+        if self._acks:
+            await self._start_write()
+        if self._inflight is not None:
+            await self._inflight
+
     async def _start_write(self) -> None:
         if self._inflight is not None:
             await self._inflight  # writes stay in order: acks must never overtake an earlier batch
@@ -160,6 +167,7 @@ def register(p: Pipeline, runner: SinkRunner) -> SinkFeeder:
 
     p.app.task(start_sink)
     p.app.timer(min(cfg.flush_seconds, 0.25))(feeder.tick)
+    p.app.before_stop.append(feeder.drain)  # type: ignore[attr-defined]  # streams.consumer.App
     return feeder
 
 

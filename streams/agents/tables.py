@@ -67,12 +67,30 @@ def partition_of(key: str, partitions: int) -> int:
 
 
 class PinnedTable(Table[bytes, bytes]):
-    """A Faust table whose writes can name their changelog partition instead of taking the current record's."""
+    """A Faust table whose writes can name their changelog partition instead of taking the current record's,
+    and whose changelog records go straight to the producer's changelog FIFO (``streams.consumer``), not
+    through Faust's producer buffer. Keys and values are bytes, as Faust's "raw" serializers write them."""
 
     pinned: int | None = None
 
     def partition_for_key(self, key: Any) -> int | None:
         return self.pinned if self.pinned is not None else super().partition_for_key(key)
+
+    def _write_changelog(self, key: bytes, value: bytes | None) -> None:
+        producer = self.app.producer
+        if not hasattr(producer, "write_changelog"):  # another transport: Faust's own path
+            if value is None:
+                super().on_key_del(key)
+            else:
+                super().on_key_set(key, value)
+            return
+        producer.write_changelog(self.changelog_topic.get_topic_name(), key, value, self.partition_for_key(key))
+
+    def on_key_set(self, key: bytes, value: bytes) -> None:
+        self._write_changelog(key, value)
+
+    def on_key_del(self, key: bytes) -> None:
+        self._write_changelog(key, None)
 
 
 def pinned_table(app: faust.App, name: str, **kwargs: Any) -> PinnedTable:
