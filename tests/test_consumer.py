@@ -93,3 +93,30 @@ def test_the_worker_consumer_fetches_with_the_apps_short_wait_not_fausts_1500_ms
         return waits[0], waits[1]
 
     assert asyncio.run(scenario()) == (7, 10)
+
+
+def test_table_changelog_records_reach_the_client_in_write_order_before_a_flush_returns() -> None:
+    async def scenario() -> tuple[list[tuple[str, bytes, bytes | None, int | None]], int]:
+        app = App("t", broker="kafka://127.0.0.1:1", web_enabled=False, loop=asyncio.get_running_loop())
+        producer: Any = app.producer
+        sent: list[tuple[str, bytes, bytes | None, int | None]] = []
+
+        async def send(topic: str, key: bytes, value: bytes | None, partition: int | None,
+                       timestamp: Any, headers: Any) -> asyncio.Future[None]:
+            await asyncio.sleep(0)  # the client may suspend: a concurrent drain must neither skip nor repeat
+            sent.append((topic, key, value, partition))
+            done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+            return done
+
+        producer.send = send
+        producer._producer = None  # nothing to flush in the client itself
+        for i in range(5):
+            producer.write_changelog("t-state-changelog", b"k", f"v{i}".encode(), i % 2)
+        producer.write_changelog("t-state-changelog", b"k", None, 1)  # a delete is a tombstone
+        await asyncio.gather(producer._drain_changelog(), producer.flush())  # the task and a commit at once
+        return sent, producer.changelog_pending
+
+    sent, pending = asyncio.run(scenario())
+    assert [value for _, _, value, _ in sent] == [b"v0", b"v1", b"v2", b"v3", b"v4", None]
+    assert [part for *_, part in sent] == [0, 1, 0, 1, 0, 1] and pending == 0
