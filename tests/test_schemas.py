@@ -117,3 +117,15 @@ def test_every_topic_has_a_json_schema_with_its_fields() -> None:
         assert "schema_version" in schema["properties"], logical
     events_schema = EventBatch.model_json_schema()
     assert set(events_schema["$defs"]) >= {"QrScan", "Passage", "PerimeterReport"}
+
+
+def test_the_published_json_schemas_are_the_ones_the_contracts_generate() -> None:
+    """A contract change cannot land without its published schema (`gridwatch schemas --out docs/schemas`)."""
+    import json
+
+    from schemas import TOPIC_CONTRACTS
+    from streams.settings import REPO_ROOT
+
+    for logical, model in TOPIC_CONTRACTS.items():
+        published = REPO_ROOT / "docs" / "schemas" / f"{logical}.schema.json"
+        assert json.loads(published.read_text(encoding="utf-8")) == model.model_json_schema(), logical
