@@ -183,13 +183,13 @@ def _drain(ports: list[int], events: int, timeout: float = 3600.0, every: float 
             first = now
         stored = (_sum(s, "gridwatch_sink_rows_total", table="enriched_events")
                   + _sum(s, "gridwatch_sink_duplicate_rows_total", table="enriched_events"))
-        alerts = _sum(s, "gridwatch_alerts_total")
+        alerts = _sum(s, "gridwatch_alert_revisions_total")  # every revision is a row, not only the opening one
         alerts_stored = (_sum(s, "gridwatch_sink_rows_total", table="alerts")
                          + _sum(s, "gridwatch_sink_duplicate_rows_total", table="alerts"))
         dead = _sum(s, "gridwatch_dead_letters_total")
         if consumed >= events and stored >= events - dead and alerts_stored >= alerts:
             return {"first_consumed_at": first, "done_at": now, "elapsed_s": now - first,
-                    "consumed": consumed, "stored": stored, "alerts": alerts, "dead_letters": dead}
+                    "consumed": consumed, "stored": stored, "alert_revisions": alerts, "dead_letters": dead}
         if time.monotonic() - last_say > 10:
             _say(f"  consumed {consumed:,.0f}/{events:,}, stored {stored:,.0f}, alerts {alerts:,.0f}")
             last_say = time.monotonic()
