@@ -191,7 +191,7 @@ def _drain(ports: list[int], events: int, timeout: float = 3600.0, every: float 
             return {"first_consumed_at": first, "done_at": now, "elapsed_s": now - first,
                     "consumed": consumed, "stored": stored, "alert_revisions": alerts, "dead_letters": dead}
         if time.monotonic() - last_say > 10:
-            _say(f"  consumed {consumed:,.0f}/{events:,}, stored {stored:,.0f}, alerts {alerts:,.0f}")
+            _say(f"  consumed {consumed:,.0f}/{events:,}, stored {stored:,.0f}, alert revisions {alerts:,.0f}")
             last_say = time.monotonic()
         time.sleep(every)
     raise TimeoutError(f"backlog not drained after {timeout:.0f}s")
