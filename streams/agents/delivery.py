@@ -52,7 +52,8 @@ def kafka_partition(key: str, partitions: int) -> int:
 class Ownership:
     """The partitions this worker actively processes now (standbys excluded), from Faust's assignor.
 
-    ``enabled=False`` owns nothing: every hand-over goes through the internal topics (``stream.in_process``).
+    ``enabled=False`` owns nothing: every hand-over goes through the internal topics (``stream.in_process``);
+    neither does a worker whose flow Faust has suspended for a rebalance or a stop.
     """
 
     def __init__(self, app: Any, *, enabled: bool = True) -> None:
@@ -61,7 +62,9 @@ class Ownership:
 
     def partitions(self, *topics: str) -> frozenset[int]:
         """Partition numbers assigned here as active for every one of ``topics``."""
-        if not self._enabled:
+        if not self._enabled or not self._app.flow_control.is_active():
+            # flow is suspended while a rebalance or a stop is under way: the assignment may be about to move, so
+            # nothing counts as owned and the work goes through the topics to whoever owns it next
             return frozenset()
         actives = self._app.assignor.assigned_actives()
         found: set[int] | None = None
