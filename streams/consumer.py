@@ -33,6 +33,8 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 from mode import Service
 
+from streams.metrics import PUBLISH_FAILURES
+
 #: How long a fetch waits when no partition is active (Faust waits a whole second).
 IDLE_WAIT_S = 0.05
 #: How long a ``before_stop`` hook may take before the stop goes on without it.
@@ -136,8 +138,6 @@ class ChangelogProducer(faust_aiokafka.Producer):
 
 def _count_failure(fut: Any) -> None:
     if not fut.cancelled() and fut.exception() is not None:
-        from streams.metrics import PUBLISH_FAILURES
-
         PUBLISH_FAILURES.labels(topic="changelog").inc()
 
 

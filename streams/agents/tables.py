@@ -77,14 +77,9 @@ class PinnedTable(Table[bytes, bytes]):
         return self.pinned if self.pinned is not None else super().partition_for_key(key)
 
     def _write_changelog(self, key: bytes, value: bytes | None) -> None:
-        producer = self.app.producer
-        if not hasattr(producer, "write_changelog"):  # another transport: Faust's own path
-            if value is None:
-                super().on_key_del(key)
-            else:
-                super().on_key_set(key, value)
-            return
-        producer.write_changelog(self.changelog_topic.get_topic_name(), key, value, self.partition_for_key(key))
+        # the app is always streams.consumer.App, whose transport's producer is a ChangelogProducer
+        self.app.producer.write_changelog(  # type: ignore[attr-defined]
+            self.changelog_topic.get_topic_name(), key, value, self.partition_for_key(key))
 
     def on_key_set(self, key: bytes, value: bytes) -> None:
         self._write_changelog(key, value)
