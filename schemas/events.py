@@ -8,7 +8,7 @@ Events inside a batch are a tagged union on ``event_type``.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import AwareDatetime, Field, TypeAdapter, model_validator
 
@@ -27,6 +27,11 @@ from schemas.common import (
 
 
 class _EventBase(Contract):
+    REFUSABLE: ClassVar[frozenset[str]] = frozenset()
+    """Optional readings the pipeline drops, naming them, when the contract refuses their value (a thermometer's
+    99.9 °C, a health code the app does not issue): the passage itself is kept for every other rule and the
+    record, instead of the whole event going to the dead letters. Identity and place are never refusable."""
+
     schema_version: Literal[1] = SCHEMA_VERSION
     event_id: Ident = Field(description="Unique per event; the idempotency key downstream.")
     event_time: AwareDatetime = Field(description="When it happened at the checkpoint.")
@@ -34,6 +39,8 @@ class _EventBase(Contract):
 
 class QrScan(_EventBase):
     """A resident scans the village/community QR code with the county app (扫码进村)."""
+
+    REFUSABLE = frozenset({"health_code"})
 
     event_type: Literal["qr_scan"] = "qr_scan"
     checkpoint_id: Ident = Field(description="The checkpoint where the code is posted.")
@@ -44,6 +51,8 @@ class QrScan(_EventBase):
 
 class Passage(_EventBase):
     """A passage recorded by the guard at a checkpoint (测温验码)."""
+
+    REFUSABLE = frozenset({"temperature_c", "health_code", "declared_origin"})
 
     event_type: Literal["passage"] = "passage"
     checkpoint_id: Ident
@@ -71,6 +80,8 @@ class Passage(_EventBase):
 class PerimeterReport(_EventBase):
     """Someone crossed the perimeter of a closed compound (wall climbing)."""
 
+    REFUSABLE = frozenset({"checkpoint_id", "person_count", "id_numbers"})
+
     event_type: Literal["perimeter_report"] = "perimeter_report"
     compound_id: Ident
     checkpoint_id: Ident | None = Field(default=None, description="Nearest checkpoint, if known.")
@@ -87,6 +98,8 @@ class Sighting(_EventBase):
     person at a compound (and maybe a dwelling) at a time, which is what
     quarantine and register checks need.
     """
+
+    REFUSABLE = frozenset({"checkpoint_id", "dwelling_id"})
 
     event_type: Literal["sighting"] = "sighting"
     kind: SightingKind
@@ -109,3 +122,7 @@ class EventBatch(Contract):
 
 
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+EVENT_MODELS: dict[str, type[_EventBase]] = {
+    model.model_fields["event_type"].default: model for model in (QrScan, Passage, PerimeterReport, Sighting)
+}
+"""Each event model by its ``event_type`` tag."""

@@ -83,6 +83,11 @@ class EnrichedEvent(Contract):
     person_count: int = 1
     linked_subjects: tuple[str, ...] = Field(default=(), description="Masked IDs of linked persons.")
     misses: tuple[str, ...] = Field(default=(), description="Master-data lookups that found nothing.")
+    refused_fields: tuple[str, ...] = Field(
+        default=(),
+        description="Readings the contract refused (an impossible temperature, an unknown health code), dropped "
+                    "from this event and named here as 'field: why', never with the value.",
+    )
 
 
 class EnrichedBatch(Contract):
@@ -151,5 +156,12 @@ class DeadLetter(Contract):
     partition: int
     offset: int
     event_index: int | None = Field(default=None, description="Position inside a batch, if one event.")
-    original_b64: str = Field(description="The original record value, base64.")
+    original_b64: str = Field(description="The original record value, base64 (its first bytes if truncated).")
+    original_size: int | None = Field(default=None, ge=0, description="Bytes of the whole original value.")
+    original_truncated: bool = Field(
+        default=False,
+        description="The original was too large to carry whole within the producer's request limit: the record is "
+                    "at source_topic/partition/offset, its SHA-256 in original_sha256.",
+    )
+    original_sha256: str = Field(default="", description="Hex SHA-256 of the whole original value.")
     failed_at: AwareDatetime

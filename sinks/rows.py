@@ -77,6 +77,7 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "quarantine_dwelling_id",
     "quarantine_compound_id",
     "id_problems",
+    "refused_fields",
 )
 """Columns of ``enriched_events`` written by the sink, in insert order."""
 
@@ -187,6 +188,7 @@ def event_row(event: EnrichedEvent) -> Row:
         event.quarantine_dwelling_id,
         event.quarantine_compound_id,
         event.id_problems,
+        event.refused_fields,
     )
 
 

@@ -9,9 +9,10 @@ not the other events of the batch.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
@@ -19,9 +20,13 @@ from pydantic import BaseModel, ValidationError
 
 from schemas import EVENT_ADAPTER, DeadLetter, Event, EventBatch
 from schemas.common import Contract, Ident
+from schemas.events import EVENT_MODELS
 
 Reason = Literal["invalid_json", "schema_violation", "processing_error"]
 _MAX_DETAIL = 500
+DEAD_LETTER_MAX_BYTES = 900_000
+"""A dead letter's JSON stays under this: Faust's producer refuses a request over 1,000,000 bytes, and a letter it
+refused was lost with the record it named (the agent crashed and Faust committed past it)."""
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -38,6 +43,8 @@ class DecodedBatch:
     source: str
     events: list[Event]
     rejected: list[Rejected]
+    refused: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    """Per position in ``events``: the readings dropped from that event, as 'field: why'."""
 
 
 class _Envelope(Contract):
@@ -74,12 +81,45 @@ def decode_batch(raw: bytes) -> DecodedBatch | Rejected:
         return Rejected("schema_violation", "events: batch holds no events")
     events: list[Event] = []
     rejected: list[Rejected] = []
+    refused: dict[int, tuple[str, ...]] = {}
     for i, item in enumerate(env.events):
         try:
             events.append(EVENT_ADAPTER.validate_python(item))
         except ValidationError as exc:
-            rejected.append(Rejected("schema_violation", describe(exc), i))
-    return DecodedBatch(env.batch_id, env.source, events, rejected)
+            kept = _without_refused_readings(item, exc)
+            if kept is None:
+                rejected.append(Rejected("schema_violation", describe(exc), i))
+            else:
+                refused[len(events)] = kept[1]
+                events.append(kept[0])
+    return DecodedBatch(env.batch_id, env.source, events, rejected, refused)
+
+
+def _without_refused_readings(item: Any, exc: ValidationError) -> tuple[Event, tuple[str, ...]] | None:
+    """The event without the readings the contract refused, if those were all that was wrong with it.
+
+    A thermometer that reads 99.9 °C says nothing about the passage it was
+    taken at: the person still entered a closed compound at that hour. So
+    when every error lies in a refusable reading (``REFUSABLE`` on the
+    event's model), the event goes on without them and names them; an error
+    anywhere else (identity, place, time, the event's own shape) rejects it.
+    """
+    tag = item.get("event_type") if isinstance(item, dict) else None
+    model = EVENT_MODELS.get(tag) if isinstance(tag, str) else None
+    if model is None:
+        return None
+    why: dict[str, str] = {}
+    for err in exc.errors(include_input=False, include_url=False, include_context=False):
+        loc = err["loc"]
+        name = loc[1] if len(loc) >= 2 and loc[0] == tag else None
+        if not isinstance(name, str) or name not in model.REFUSABLE:
+            return None
+        why.setdefault(name, err["msg"])
+    try:
+        event = EVENT_ADAPTER.validate_python({k: v for k, v in item.items() if k not in why})
+    except ValidationError:
+        return None
+    return event, tuple(f"{name}: {msg}"[:_MAX_DETAIL] for name, msg in sorted(why.items()))
 
 
 def decode_record(model: type[M], raw: bytes) -> M | Rejected:
@@ -94,18 +134,33 @@ def decode_record(model: type[M], raw: bytes) -> M | Rejected:
 
 
 def dead_letter(
-    rejected: Rejected, *, raw: bytes, topic: str, partition: int, offset: int
+    rejected: Rejected, *, raw: bytes, topic: str, partition: int, offset: int,
+    max_bytes: int = DEAD_LETTER_MAX_BYTES,
 ) -> DeadLetter:
-    return DeadLetter(
+    """The letter for a rejected record, never larger than ``max_bytes`` as JSON.
+
+    A record near the broker's limit grows by a third in base64: past the
+    limit, only the original's first bytes are carried, with its size and
+    SHA-256 so the whole can be fetched from its topic and checked.
+    """
+    letter = DeadLetter(
         reason=rejected.reason,
-        detail=rejected.detail,
+        detail=rejected.detail[:_MAX_DETAIL],
         source_topic=topic,
         partition=partition,
         offset=offset,
         event_index=rejected.event_index,
-        original_b64=base64.b64encode(raw).decode("ascii"),
+        original_b64="",
+        original_size=len(raw),
+        original_sha256=hashlib.sha256(raw).hexdigest(),
         failed_at=datetime.now(UTC),
     )
+    room = max_bytes - len(letter.model_dump_json()) - len('"original_truncated":true,')
+    if room < 4:
+        raise ValueError(f"max_bytes {max_bytes} leaves no room for any of the original")
+    kept = raw if 4 * -(-len(raw) // 3) <= room else raw[: (room // 4) * 3]
+    return letter.model_copy(update={"original_b64": base64.b64encode(kept).decode("ascii"),
+                                     "original_truncated": len(kept) < len(raw)})
 
 
 def safe_error(exc: BaseException) -> str:

@@ -29,6 +29,11 @@ MASTER_UPDATES = Counter(
     "Register records applied to the worker's local store, by register and operation.",
     ["table", "op"],
 )
+FIELDS_REFUSED = Counter(
+    "gridwatch_fields_refused_total",
+    "Readings dropped from an event that was kept (the contract refused their value), by event type and field.",
+    ["event_type", "field"],
+)
 DEAD_LETTERS = Counter(
     "gridwatch_dead_letters_total",
     "Inputs sent to the dead-letter topic, by reason and source topic.",

@@ -139,6 +139,7 @@ def test_event_round_trips_every_field(sink: ClickHouseSink, reader: Client, dat
         person_count=3,
         linked_subjects=("330105********0047", "330105********0063"),
         misses=("dwelling",),
+        refused_fields=("temperature_c: Input should be less than or equal to 45",),
     )
 
     assert sink.insert_events([event]) == 1
@@ -155,7 +156,7 @@ def test_event_round_trips_every_field(sink: ClickHouseSink, reader: Client, dat
     assert by_name["linked_subjects"] == ["330105********0047", "330105********0063"]
     assert by_name["misses"] == ["dwelling"]
     expected = dict(zip(EVENT_COLUMNS, event_row(event), strict=True))
-    for name in ("linked_subjects", "misses", "id_problems"):
+    for name in ("linked_subjects", "misses", "id_problems", "refused_fields"):
         expected[name] = list(expected[name])
     assert by_name == expected
 

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 
 from schemas import EventBatch
-from streams.codec import DecodedBatch, Rejected, dead_letter, decode_batch, decode_record
+from streams.codec import DEAD_LETTER_MAX_BYTES, DecodedBatch, Rejected, dead_letter, decode_batch, decode_record
 from tests.factories import RESIDENT_ID, RESIDENTS, passage, scan
 
 
@@ -53,3 +54,47 @@ def test_dead_letter_carries_original_bytes_and_position() -> None:
     letter = dead_letter(Rejected("invalid_json", "bad", None), raw=b"{x", topic="t", partition=3, offset=42)
     assert base64.b64decode(letter.original_b64) == b"{x"
     assert (letter.source_topic, letter.partition, letter.offset) == ("t", 3, 42)
+    assert (letter.original_size, letter.original_truncated) == (2, False)
+
+
+def test_a_dead_letter_for_a_record_near_the_request_limit_stays_under_it_and_says_what_it_cut() -> None:
+    raw = b"\xfe" + b"x" * 999_000  # a bad record the broker accepted: in base64 a third larger than its limit
+    letter = dead_letter(Rejected("invalid_json", "bad"), raw=raw, topic="t", partition=0, offset=7)
+    assert len(letter.model_dump_json().encode()) <= DEAD_LETTER_MAX_BYTES
+    kept = base64.b64decode(letter.original_b64)
+    assert letter.original_truncated and raw.startswith(kept) and len(kept) > 600_000
+    assert letter.original_size == len(raw) and letter.original_sha256 == hashlib.sha256(raw).hexdigest()
+
+
+def test_a_dead_letter_just_under_the_limit_carries_the_whole_original() -> None:
+    small = dead_letter(Rejected("invalid_json", "bad"), raw=b"", topic="t", partition=0, offset=7)
+    room = DEAD_LETTER_MAX_BYTES - len(small.model_dump_json()) - 100
+    raw = b"y" * (room // 4 * 3)
+    letter = dead_letter(Rejected("invalid_json", "bad"), raw=raw, topic="t", partition=0, offset=7)
+    assert not letter.original_truncated and base64.b64decode(letter.original_b64) == raw
+
+
+def test_an_impossible_reading_is_dropped_and_named_and_the_passage_kept() -> None:
+    doc = json.loads(_raw(passage("e1"), passage("e2", health_code="red"), scan("e3")))
+    doc["events"][0]["temperature_c"] = 99.9
+    doc["events"][1]["declared_origin"] = "Hangzhou"
+    doc["events"][2]["health_code"] = "purple"
+    decoded = decode_batch(json.dumps(doc).encode())
+    assert isinstance(decoded, DecodedBatch) and decoded.rejected == []
+    assert [e.event_id for e in decoded.events] == ["e1", "e2", "e3"]
+    assert decoded.events[0].temperature_c is None  # type: ignore[union-attr]
+    assert decoded.events[1].health_code == "red"  # type: ignore[union-attr]  # the other readings stay
+    assert {i: [why.split(":")[0] for why in w] for i, w in decoded.refused.items()} == {
+        0: ["temperature_c"], 1: ["declared_origin"], 2: ["health_code"]}
+    assert "45" in decoded.refused[0][0] and "99.9" not in decoded.refused[0][0]  # why, never the value
+
+
+def test_an_event_wrong_beyond_its_readings_is_still_rejected_whole() -> None:
+    doc = json.loads(_raw(passage("e1"), passage("e2"), passage("e3")))
+    doc["events"][0]["temperature_c"] = 99.9
+    doc["events"][0]["id_number"] = "NOT-AN-ID"  # identity is never refusable
+    doc["events"][1]["colour"] = "blue"  # an unknown field: a producer off the contract
+    del doc["events"][2]["checkpoint_id"]  # where it happened
+    decoded = decode_batch(json.dumps(doc).encode())
+    assert isinstance(decoded, DecodedBatch) and decoded.events == [] and decoded.refused == {}
+    assert [r.event_index for r in decoded.rejected] == [0, 1, 2]

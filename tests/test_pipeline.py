@@ -9,6 +9,7 @@ has stopped (chDB admits one process per data path).
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import shutil
 from collections.abc import Callable, Iterator
@@ -178,7 +179,7 @@ def test_malformed_input_is_dead_lettered_and_the_worker_keeps_going(
     doc = json.loads(EventBatch(batch_id="b-mixed", source="cp-dy-050",
                                 events=(passage("e-bad"), passage("e-good", id_number=OUTSIDER_ID,
                                                                  temperature_c=39.0))).model_dump_json())
-    doc["events"][0]["temperature_c"] = 99.9
+    doc["events"][0]["id_number"] = "NOT-AN-ID-" + RESIDENT_ID
     bus.send("events", b"cp-dy-050", json.dumps(doc).encode())
     bus.send("residents", b"k", b'{"id_number": "123"}')
     bus.producer.flush()
@@ -194,7 +195,7 @@ def test_malformed_input_is_dead_lettered_and_the_worker_keeps_going(
     assert base64.b64decode(garbage["original_b64"]) == b"{this is not json"
     assert garbage["offset"] >= 0 and garbage["partition"] >= 0
     mixed = next(d for d in letters if d["event_index"] == 0)
-    assert "temperature_c" in mixed["detail"] and "99.9" not in mixed["detail"]
+    assert "id_number" in mixed["detail"] and RESIDENT_ID not in mixed["detail"]
 
     # the good event of the mixed batch went on, and so does everything after
     bus.publish_batch(EventBatch(batch_id="b-after", source="cp-dy-050", events=(passage("e-after",
@@ -213,6 +214,41 @@ def test_malformed_input_is_dead_lettered_and_the_worker_keeps_going(
     assert metric(samples, "gridwatch_dead_letters_total", reason="schema_violation",
                   topic=bus.topic("residents")) == 1
     assert worker.running()
+
+
+def test_an_impossible_reading_keeps_its_passage_and_a_bad_record_near_a_megabyte_is_dead_lettered(
+    pipeline_settings: Settings, bus: Bus, worker_factory: Callable[[Settings], WorkerProcess]
+) -> None:
+    worker = worker_factory(pipeline_settings)
+    worker.start()
+    huge = b"\xfe" + b"x" * 990_000  # the broker takes it; whole in base64 it would not fit a dead letter
+    bus.send("events", b"cp-x", huge)
+    doc = json.loads(EventBatch(batch_id="b-hot", source="cp-dy-050", events=(
+        passage("e-hot", id_number=OUTSIDER_ID),)).model_dump_json())
+    doc["events"][0]["temperature_c"] = 99.9  # a thermometer fault, not a reason to forget the passage
+    bus.send("events", b"cp-dy-050", json.dumps(doc).encode())
+    bus.producer.flush()
+
+    [letter] = bus.consume("dead-letters", until=lambda rs: len(rs) >= 1)
+    assert (letter["reason"], letter["original_truncated"], letter["original_size"]) == (
+        "invalid_json", True, len(huge))
+    assert letter["original_sha256"] == hashlib.sha256(huge).hexdigest()
+    assert huge.startswith(base64.b64decode(letter["original_b64"]))
+    [batch] = bus.consume("enriched-events", until=lambda rs: len(rs) >= 1)
+    [hot] = batch["events"]
+    assert hot["event_id"] == "e-hot" and hot["temperature_c"] is None
+    assert [why.split(":")[0] for why in hot["refused_fields"]] == ["temperature_c"]
+    alerts = bus.consume("alerts", until=lambda rs: len(rs) >= 2)
+    assert {a["rule_id"] for a in alerts} == {"unregistered_person", "late_night_entry"}
+    samples = scrape(pipeline_settings.metrics.port)
+    assert metric(samples, "gridwatch_fields_refused_total", event_type="passage", field="temperature_c") == 1
+    assert metric(samples, "gridwatch_dead_letters_total", reason="invalid_json", topic=bus.topic("events")) == 1
+    assert worker.running()
+
+    assert worker.stop() == 0
+    db = pipeline_settings.clickhouse.database
+    assert clickhouse_rows(pipeline_settings, f"SELECT event_id, refused_fields FROM {db}.enriched_events") == [
+        ("e-hot", hot["refused_fields"])]
 
 
 def test_restarted_worker_recovers_its_registers_and_a_replay_writes_no_duplicates(

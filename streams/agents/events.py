@@ -36,7 +36,7 @@ from streams.agents.tables import partition_of
 from streams.codec import Rejected, decode_batch, safe_error
 from streams.engine import Family
 from streams.judging import PartitionJudge
-from streams.metrics import ENRICHMENT_MISSES, EVENTS_CONSUMED, HANDOFFS, RECORDS_CONSUMED
+from streams.metrics import ENRICHMENT_MISSES, EVENTS_CONSUMED, FIELDS_REFUSED, HANDOFFS, RECORDS_CONSUMED
 
 log = logging.getLogger(__name__)
 MAX_ITEMS = 200
@@ -182,6 +182,10 @@ def register(p: Pipeline, feeder: SinkFeeder, judge: PartitionJudge, deliver: Fi
             by_type[ev.event_type] = by_type.get(ev.event_type, 0) + 1
             try:
                 e = p.enricher.enrich(ev)
+                if i in decoded.refused:  # the event goes on without the readings its contract refused
+                    e = e.model_copy(update={"refused_fields": decoded.refused[i]})
+                    for why in decoded.refused[i]:
+                        FIELDS_REFUSED.labels(event_type=ev.event_type, field=why.split(":", 1)[0]).inc()
                 findings = engine.per_event(e)
                 routes = engine.routes(e)
             except Exception as exc:  # per event: dead-letter it, keep the batch going
