@@ -52,6 +52,7 @@ class FindingRecord(Contract):
     subject: str = ""
     related_event_ids: tuple[str, ...] = ()
     resolves: bool = False
+    register_change: bool = False
     scope: str = ""
     event: EnrichedEvent
     detected_at: AwareDatetime

@@ -39,7 +39,10 @@ Decisions, written down because operations rely on them:
   alert's ``last_event_time`` is ignored: by event time the condition was seen
   after it, and the latest evidence wins; unless the resolving finding names
   one of the alert's events in ``related_event_ids``: then it explains that
-  very event (an entry uploaded after the sighting it accounts for).
+  very event (an entry uploaded after the sighting it accounts for). A
+  finding from a register change (``register_change``: a person registered)
+  resolves whatever the times and leaves ``last_event_time`` as it was: a
+  register has no event time, and the wall clock is none.
 * Stale alerts. A resident registered after their first scan: the scan opened
   ``unregistered_person``, the next scan (registered now) makes the rule emit
   ``resolves=True`` and the alert is resolved by the rule. A finding that
@@ -201,8 +204,12 @@ class AlertBook:
         if current is None or current.status == "resolved":
             return []
         explains = bool(set(finding.related_event_ids) & set(current.event_ids))
-        if event.event_time < _last_event_time(current) and not explains:
+        if event.event_time < _last_event_time(current) and not (explains or finding.register_change):
             return []
+        # a register change happens outside event time: the alert has dealt with its condition up to its own
+        # last event (a wall-clock time here made every later recurrence with earlier event times an "echo")
+        last = _last_event_time(current) if finding.register_change else max(event.event_time,
+                                                                               _last_event_time(current))
         resolved = _revise(
             current,
             change="resolved",
@@ -212,7 +219,7 @@ class AlertBook:
             resolved_by=_rule(finding),
             resolved_at=detected_at,
             note=_clip(finding.summary_zh),
-            last_event_time=max(event.event_time, _last_event_time(current)),
+            last_event_time=last,
             event_ids=_with_event(current.event_ids, event.event_id),
         )
         self._state.put(current.fingerprint, resolved)

@@ -14,6 +14,7 @@ from schemas import (
     Checkpoint,
     Compound,
     PersonRecord,
+    Place,
     QuarantineOrder,
     RegisterName,
     Resident,
@@ -22,6 +23,12 @@ from schemas import (
     Visitor,
 )
 from streams.privacy import PersonKeys
+
+
+def home_of(resident: Resident) -> Place:
+    """Where a resident is registered: a task about them reaches the grid that can visit them."""
+    return Place(compound_id=resident.compound_id, community_code=resident.community_code,
+                 large_grid=resident.large_grid, small_grid=resident.small_grid)
 
 
 def visitor_key(person_key: str, compound_id: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -16,7 +16,8 @@ from streams.alertbook import MAX_EVENT_IDS, AlertBook
 from streams.alerts import fingerprint
 from streams.rules import Finding
 from streams.rules.state import MemoryState
-from tests.factories import NIGHT
+from streams.rules.unregistered import registered_since
+from tests.factories import NIGHT, RESIDENTS
 
 GATE = Place(checkpoint_id="cp-1", compound_id="co-1", community_code="c", large_grid="LG1", small_grid="SG2")
 WINDOW = timedelta(minutes=10)
@@ -25,6 +26,7 @@ DETECTED = NIGHT + timedelta(hours=1)
 FEVER = Finding("fever", 1, Severity.WARNING, "体温异常", "Fever", action="复测体温")
 UNREGISTERED = Finding("unregistered_person", 1, Severity.WARNING, "未登记人员", "Unregistered person")
 REGISTERED = Finding("unregistered_person", 1, Severity.INFO, "已补登记", "Registered now", resolves=True)
+UNREGISTERED_AT_COMPOUND = dataclasses.replace(UNREGISTERED, scope="compound")
 
 
 def event(event_id: str, minutes: float = 0, *, subject_key: str = "pk-1", place: Place = GATE) -> EnrichedEvent:
@@ -176,6 +178,24 @@ def test_resident_registered_after_first_scan_leaves_no_stale_alert_open() -> No
     reopened = only(b.observe(UNREGISTERED, event("s4", 40), detected_at=DETECTED))
     assert (reopened.status, reopened.revision) == ("open", 1)
     assert reopened.alert_id != latest.alert_id
+
+
+def test_a_registration_resolves_without_its_wall_clock_making_a_later_recurrence_an_echo() -> None:
+    """A register change has no event time: stamped with today's clock, it made every later scan of the same
+    day's input (a replay, a second simulated run) look older than the resolution and open nothing."""
+    b = book()
+    scan = event("s1", 0, place=GATE)
+    opened = only(b.observe(UNREGISTERED_AT_COMPOUND, scan, detected_at=DETECTED))
+    resident = RESIDENTS[0].model_copy(update={"compound_id": GATE.compound_id,
+                                                "community_code": GATE.community_code})
+    finding, registered = registered_since("pk-1", resident, offset=42, version=1, now=datetime.now(UTC))
+    resolved = only(b.observe(finding, registered, detected_at=DETECTED))
+    assert (resolved.alert_id, resolved.status, resolved.resolved_by) == (
+        opened.alert_id, "resolved", "rule:unregistered_person")
+    assert resolved.last_event_time == scan.event_time  # the events' clock, not the wall's
+    # the register dropped the person again; seen unregistered an hour later by event time: a new alert
+    again = only(b.observe(UNREGISTERED_AT_COMPOUND, event("s2", 60, place=GATE), detected_at=DETECTED))
+    assert (again.change, again.status) == ("opened", "open") and again.alert_id != opened.alert_id
 
 
 def test_resolving_event_older_than_the_last_sighting_of_the_condition_is_ignored() -> None:

@@ -35,6 +35,7 @@ from tests.factories import (
     RISK_AREAS,
     WENFENG_CP,
     passage,
+    resident_of,
     wall_climb,
 )
 
@@ -249,6 +250,37 @@ def test_an_impossible_reading_keeps_its_passage_and_a_bad_record_near_a_megabyt
     db = pipeline_settings.clickhouse.database
     assert clickhouse_rows(pipeline_settings, f"SELECT event_id, refused_fields FROM {db}.enriched_events") == [
         ("e-hot", hot["refused_fields"])]
+
+
+def test_a_registration_resolves_the_alert_and_the_same_person_unregistered_later_opens_a_new_one(
+    pipeline_settings: Settings, bus: Bus, worker_factory: Callable[[Settings], WorkerProcess]
+) -> None:
+    worker = worker_factory(pipeline_settings)
+    start_with_master(bus, worker)
+    port = pipeline_settings.metrics.port
+
+    def unregistered(rs: list[dict[str, object]]) -> list[dict[str, object]]:
+        return [a for a in rs if a["rule_id"] == "unregistered_person"]
+
+    bus.publish_batch(EventBatch(batch_id="b-out-1", source="cp-dy-050", events=(
+        passage("e-out-1", id_number=OUTSIDER_ID),)))
+    [opened] = unregistered(bus.consume("alerts", until=lambda rs: len(unregistered(rs)) >= 1))
+    registered = resident_of(COMPOUNDS[0], OUTSIDER_ID, "dy-01-3-201")
+    bus.publish_master(residents=(registered,))
+    revisions = bus.consume("alerts", until=lambda rs: len(unregistered(rs)) >= 2)
+    resolved = unregistered(revisions)[-1]
+    assert (resolved["alert_id"], resolved["status"], resolved["last_event_time"]) == (
+        opened["alert_id"], "resolved", opened["event_time"])  # the events' time, never the wall clock's
+
+    bus.send("residents", bus.keys.key(OUTSIDER_ID).encode(), None)  # the register drops them again
+    bus.producer.flush()
+    wait_for_metric(port, "gridwatch_master_updates_total", 1, table="residents", op="delete")
+    bus.publish_batch(EventBatch(batch_id="b-out-2", source="cp-dy-050", events=(
+        passage("e-out-2", id_number=OUTSIDER_ID, event_time=NIGHT + timedelta(hours=1)),)))
+    again = unregistered(bus.consume("alerts", until=lambda rs: len(unregistered(rs)) >= 3))[-1]
+    assert (again["change"], again["event_ids"]) == ("opened", ["e-out-2"])
+    assert again["alert_id"] != opened["alert_id"]
+    assert worker.stop() == 0
 
 
 def test_restarted_worker_recovers_its_registers_and_a_replay_writes_no_duplicates(

@@ -24,22 +24,17 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from schemas import EnrichedEvent, PersonRecord, Place, RegisterName, Resident, Severity
+from schemas import EnrichedEvent, PersonRecord, Place, RegisterName, Resident
 from streams.agents.context import Pipeline
 from streams.codec import Rejected, decode_record, safe_error
 from streams.findings import to_record
+from streams.master import home_of
 from streams.metrics import RECORDS_CONSUMED
 from streams.privacy import mask_id
-from streams.rules.base import Finding
 from streams.rules.register_mismatch import stood_then
+from streams.rules.unregistered import registered_since
 
 log = logging.getLogger(__name__)
-
-
-def home_of(resident: Resident) -> Place:
-    """Where a resident is registered: the task reaches the grid that can visit them."""
-    return Place(compound_id=resident.compound_id, community_code=resident.community_code,
-                 large_grid=resident.large_grid, small_grid=resident.small_grid)
 
 
 def register(p: Pipeline) -> None:
@@ -78,7 +73,9 @@ def register(p: Pipeline) -> None:
                 resident = p.master.resident(person_key)
                 place = home_of(resident) if resident is not None else Place()
                 dwelling = resident.dwelling_id if resident is not None else ""
-                at = record.updated_at if record is not None else datetime.now(UTC)
+                # a deleted record has no time of its own: the other register's is still a register time
+                known = record if record is not None else other
+                at = known.updated_at if known is not None else datetime.now(UTC)
                 check = EnrichedEvent(
                     event_id=f"register:{register_name}:{person_key}:{msg.offset}",
                     event_type="register_check",
@@ -102,30 +99,15 @@ def on_registered(p: Pipeline) -> Callable[[str, Resident, int], Awaitable[None]
     """A person newly registered at a compound resolves an open ``unregistered_person`` alert there.
 
     Every worker replicates the residents register, so every worker sends
-    this; the finding's event id is the record's offset, the same in each, so
-    the alert book takes the first and ignores the rest as replays.
+    this (``registered_since`` says why that is safe and how its time counts).
     """
     version = p.engine.catalogue.spec("unregistered_person").version
 
     async def resolve(person_key: str, resident: Resident, offset: int) -> None:
         if "unregistered_person" not in p.engine.rule_ids:
             return
-        finding = Finding(
-            "unregistered_person", version, Severity.INFO,
-            "已补充登记为本小区住户", "Registered as a resident of this compound since",
-            resolves=True, scope="compound",
-        )
-        event = EnrichedEvent(
-            event_id=f"resident:{person_key}:{offset}",
-            event_type="register_check",
-            event_time=datetime.now(UTC),
-            place=home_of(resident),
-            subject_key=person_key,
-            subject_masked=mask_id(resident.id_number),
-            resident_known=True,
-            home_compound_id=resident.compound_id,
-            home_dwelling_id=resident.dwelling_id,
-        )
-        await p.publish_finding(to_record(finding, event, detected_at=datetime.now(UTC)))
+        now = datetime.now(UTC)
+        finding, event = registered_since(person_key, resident, offset=offset, version=version, now=now)
+        await p.publish_finding(to_record(finding, event, detected_at=now))
 
     return resolve

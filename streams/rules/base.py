@@ -24,6 +24,10 @@ class Finding:
     ``related_event_ids`` are earlier events that make up the finding (the
     passage before an impossible journey). ``resolves`` says the condition is
     over: the open alert with this fingerprint is resolved, no new one opens.
+    ``register_change`` says the finding comes from a change of master data
+    (a person registered), not from an event: its time is no evidence
+    against the alert's events, so it resolves whatever their times and
+    leaves the alert's ``last_event_time`` where the events put it.
     """
 
     rule_id: str
@@ -35,6 +39,7 @@ class Finding:
     subject: str = ""
     related_event_ids: tuple[str, ...] = ()
     resolves: bool = False
+    register_change: bool = False
     scope: str = ""
     """The place part of the fingerprint: "" = the checkpoint, else the compound; "compound" = the compound
     only, for conditions of a compound that different checkpoints report (and resolve)."""

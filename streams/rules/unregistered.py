@@ -11,8 +11,11 @@ event time for this compound is not an alert: the guard has registered them.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
-from schemas import Direction, EnrichedEvent, Severity, SubjectKind
+from schemas import Direction, EnrichedEvent, Resident, Severity, SubjectKind
+from streams.master import home_of
+from streams.privacy import mask_id
 from streams.rules.base import BaseRule, Finding
 
 
@@ -57,3 +60,34 @@ class UnregisteredPerson(BaseRule):
             )
         # one alert per person and compound, whichever gate: registering the person there resolves it
         return replace(found, scope="compound")
+
+
+def registered_since(person_key: str, resident: Resident, *, offset: int, version: int,
+                     now: datetime) -> tuple[Finding, EnrichedEvent]:
+    """The finding that a person newly registered at a compound resolves its open alert there, and its event.
+
+    The event id is the register record's offset, the same in every worker
+    that replicates the register, so the alert book takes the first and
+    ignores the rest as replays. ``register_change``: the registration has no
+    event time (``now`` only stamps the synthetic event), so it resolves the
+    alert whatever its events' times and leaves its ``last_event_time`` as
+    the events put it; the same person seen unregistered later in event time
+    then opens a new alert, as it should.
+    """
+    finding = Finding(
+        UnregisteredPerson.rule_id, version, Severity.INFO,
+        "已补充登记为本小区住户", "Registered as a resident of this compound since",
+        resolves=True, register_change=True, scope="compound",
+    )
+    event = EnrichedEvent(
+        event_id=f"resident:{person_key}:{offset}",
+        event_type="register_check",
+        event_time=now,
+        place=home_of(resident),
+        subject_key=person_key,
+        subject_masked=mask_id(resident.id_number),
+        resident_known=True,
+        home_compound_id=resident.compound_id,
+        home_dwelling_id=resident.dwelling_id,
+    )
+    return finding, event
