@@ -261,8 +261,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from streams.topics import BrokerUnreachable
+
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except BrokerUnreachable as exc:  # one line, not a traceback: the fix is in the message
+        print(f"gridwatch {args.command}: {exc}", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

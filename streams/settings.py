@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -46,6 +46,10 @@ class KafkaSettings(BaseModel):
     topic_prefix: str = "gridwatch."
     partitions: int = Field(default=4, ge=1, description="Of every topic the project creates.")
     replication: int = Field(default=1, ge=1)
+    connect_wait_s: float = Field(
+        default=8.0, gt=0, le=300,
+        description="How long a command waits for the broker at start-up before it gives up with one line.",
+    )
     fetch_max_wait_ms: int = Field(
         default=10, ge=0, le=1_500,
         description="How long the worker's fetch may wait at the broker for data: bounds each hop's added delay.",
@@ -63,6 +67,15 @@ class ClickHouseSettings(BaseModel):
         description="chdb:///path (embedded, the default under data_dir) or http(s)://user:pw@host:port/db",
     )
     database: str = "gridwatch"
+
+    @field_validator("dsn")
+    @classmethod
+    def _known_scheme(cls, dsn: str) -> str:
+        """Refused at start-up, in one line, instead of by the sink's first write."""
+        if dsn and not dsn.startswith(("chdb://", "http://", "https://")):
+            raise ValueError("unsupported scheme: use chdb:///path, http://... or https://...")
+        return dsn
+
     batch_rows: int = Field(default=5_000, ge=1, description="Flush when this many rows wait.")
     flush_seconds: float = Field(default=1.0, gt=0, description="Flush at least this often.")
     retry_seconds: float = Field(default=2.0, gt=0, description="Back-off after a failed flush.")

@@ -7,6 +7,7 @@ replication and compaction are what the settings say. Creating is idempotent.
 from __future__ import annotations
 
 import contextlib
+import socket
 import time
 from dataclasses import dataclass
 
@@ -28,8 +29,33 @@ class BrokerUnreachable(RuntimeError):
     pass
 
 
-def admin_client(settings: KafkaSettings, *, wait_s: float = 30.0) -> KafkaAdminClient:
+def _wait_for_listener(bootstrap: str, deadline: float, wait_s: float) -> None:
+    """Until one bootstrap address accepts a TCP connection: kafka-python's own bootstrap retries for about
+    30 s whatever its timeouts, logging each attempt, where a missing broker deserves one line at once."""
+    addresses = []
+    for entry in bootstrap.split(","):
+        host, _, port = entry.strip().rpartition(":")
+        addresses.append((host.strip("[]") or "localhost", int(port) if port.isdigit() else 9092))
+    while True:
+        for address in addresses:
+            try:
+                socket.create_connection(address, timeout=1.0).close()
+                return
+            except OSError:
+                continue
+        if time.monotonic() > deadline:
+            raise BrokerUnreachable(
+                f"no Kafka broker at {bootstrap} after {wait_s:.0f}s; "
+                "start one with `make broker` or set GRIDWATCH_KAFKA__BOOTSTRAP"
+            )
+        time.sleep(0.5)
+
+
+def admin_client(settings: KafkaSettings, *, wait_s: float | None = None) -> KafkaAdminClient:
+    """An admin client, waiting up to ``wait_s`` (default: the ``connect_wait_s`` setting) for the broker."""
+    wait_s = settings.connect_wait_s if wait_s is None else wait_s
     deadline = time.monotonic() + wait_s
+    _wait_for_listener(settings.bootstrap, deadline, wait_s)
     while True:
         try:
             return KafkaAdminClient(

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+
 import pytest
 from pydantic import SecretStr, ValidationError
 
@@ -24,3 +29,28 @@ def test_an_unknown_setting_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GRIDWATCH_STREAM__IN_PROCES", "false")
     with pytest.raises(ValidationError):
         Settings()
+
+
+@pytest.mark.parametrize("dsn", ["mysql://host/db", "/var/lib/clickhouse", "chdb:/missing-slash"])
+def test_a_clickhouse_dsn_with_an_unsupported_scheme_is_refused_at_start_up(dsn: str) -> None:
+    with pytest.raises(ValidationError, match="unsupported scheme"):
+        Settings(clickhouse={"dsn": dsn})
+
+
+@pytest.mark.parametrize("dsn", ["", "chdb:///tmp/ch", "http://u:p@h:8123", "https://h:8443/db"])
+def test_the_supported_clickhouse_dsns_are_taken(dsn: str) -> None:
+    assert Settings(clickhouse={"dsn": dsn}).clickhouse.dsn == dsn
+
+
+def test_a_worker_without_a_broker_says_so_in_one_line_and_exits_non_zero() -> None:
+    with socket.socket() as s:  # a port nobody listens on: bound, never listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDWATCH_")}
+        env |= {"GRIDWATCH_KAFKA__CONNECT_WAIT_S": "1", "GRIDWATCH_METRICS__PORT": "0"}
+        done = subprocess.run([sys.executable, "-m", "streams.cli", "--bootstrap", f"127.0.0.1:{port}", "worker"],
+                              env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 3
+    assert done.stderr.strip().splitlines() == [
+        f"gridwatch worker: no Kafka broker at 127.0.0.1:{port} after 1s; "
+        "start one with `make broker` or set GRIDWATCH_KAFKA__BOOTSTRAP"]
