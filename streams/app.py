@@ -14,6 +14,7 @@ import faust
 
 from schemas import Alert
 from sinks import ClickHouseSink
+from streams import watchdog
 from streams.agents import alerting, judge, register_check
 from streams.agents import events as events_agent
 from streams.agents import sink as sink_agents
@@ -123,6 +124,13 @@ def create_app(settings: Settings, resources: WorkerResources, catalogue: Catalo
                               book_changelog=alert_state.changelog_topic.get_topic_name())
     partition_judge = judge.partition_judge(pipeline)
     app.task(replicator.run)
+    stall_watch = watchdog.StallWatch(settings.stream.stall_after_s)
+
+    async def watch_for_stalls() -> None:
+        await watchdog.run(app, stall_watch, every=min(5.0, settings.stream.stall_after_s / 4),
+                           ready=replicator.caught_up)
+
+    app.task(watch_for_stalls)
     feeder = sink_agents.register(pipeline, resources.sink_runner)
     events_agent.register(pipeline, feeder, partition_judge, deliver, ownership,
                           state_changelog=rule_state.changelog_topic.get_topic_name())

@@ -29,6 +29,16 @@ MASTER_UPDATES = Counter(
     "Register records applied to the worker's local store, by register and operation.",
     ["table", "op"],
 )
+PARTITION_STALLED = Gauge(
+    "gridwatch_partition_stalled",
+    "1 while records wait on this partition behind a committed offset that has not moved for stream.stall_after_s.",
+    ["topic", "partition"],
+)
+STALLS = Counter(
+    "gridwatch_stalls_total",
+    "Stalls the watchdog found (each also writes the task and partition dump to the log), by topic.",
+    ["topic"],
+)
 FIELDS_REFUSED = Counter(
     "gridwatch_fields_refused_total",
     "Readings dropped from an event that was kept (the contract refused their value), by event type and field.",

@@ -94,6 +94,11 @@ class StreamSettings(BaseModel):
 
     take_records: int = Field(default=500, ge=1, description="At most this many uploads per take.")
     take_within: float = Field(default=0.01, gt=0, description="Seconds a take waits to fill before it is judged.")
+    stall_after_s: float = Field(
+        default=60.0, gt=0,
+        description="A partition with records waiting whose committed offset has not moved this long is stalled: "
+                    "the worker logs where every task waits and gridwatch_partition_stalled pages.",
+    )
     in_process: bool = Field(
         default=True,
         description="Judge and fold findings in the events agent where this worker owns the partition; False sends "
