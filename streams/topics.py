@@ -29,6 +29,11 @@ class BrokerUnreachable(RuntimeError):
     pass
 
 
+def _unreachable(bootstrap: str, wait_s: float) -> BrokerUnreachable:
+    return BrokerUnreachable(f"no Kafka broker at {bootstrap} after {wait_s:.0f}s; "
+                             "start one with `make broker` or set GRIDWATCH_KAFKA__BOOTSTRAP")
+
+
 def _wait_for_listener(bootstrap: str, deadline: float, wait_s: float) -> None:
     """Until one bootstrap address accepts a TCP connection: kafka-python's own bootstrap retries for about
     30 s whatever its timeouts, logging each attempt, where a missing broker deserves one line at once."""
@@ -44,10 +49,7 @@ def _wait_for_listener(bootstrap: str, deadline: float, wait_s: float) -> None:
             except OSError:
                 continue
         if time.monotonic() > deadline:
-            raise BrokerUnreachable(
-                f"no Kafka broker at {bootstrap} after {wait_s:.0f}s; "
-                "start one with `make broker` or set GRIDWATCH_KAFKA__BOOTSTRAP"
-            )
+            raise _unreachable(bootstrap, wait_s)
         time.sleep(0.5)
 
 
@@ -63,10 +65,7 @@ def admin_client(settings: KafkaSettings, *, wait_s: float | None = None) -> Kaf
             )
         except KafkaTimeoutError as exc:
             if time.monotonic() > deadline:
-                raise BrokerUnreachable(
-                    f"no Kafka broker at {settings.bootstrap} after {wait_s:.0f}s; "
-                    "start one with `make broker` or set GRIDWATCH_KAFKA__BOOTSTRAP"
-                ) from exc
+                raise _unreachable(settings.bootstrap, wait_s) from exc
             time.sleep(1.0)
 
 
