@@ -127,8 +127,7 @@ def create_app(settings: Settings, resources: WorkerResources, catalogue: Catalo
     stall_watch = watchdog.StallWatch(settings.stream.stall_after_s)
 
     async def watch_for_stalls() -> None:
-        await watchdog.run(app, stall_watch, every=min(5.0, settings.stream.stall_after_s / 4),
-                           ready=replicator.caught_up)
+        await watchdog.run(app, stall_watch, ready=replicator.caught_up)
 
     app.task(watch_for_stalls)
     feeder = sink_agents.register(pipeline, resources.sink_runner)

@@ -83,14 +83,16 @@ def _offsets(app: faust.App, tps: Iterable[Any]) -> dict[Hashable, tuple[int | N
     return out
 
 
-async def run(app: faust.App, watch: StallWatch, *, every: float, ready: asyncio.Event) -> None:
-    """Every ``every`` seconds: feed the watch the assigned partitions' offsets; report what changed.
+async def run(app: faust.App, watch: StallWatch, *, ready: asyncio.Event) -> None:
+    """A few times per ``stall_after`` (at most every 5 s): feed the watch the assigned partitions' offsets and
+    report what changed.
 
     Not before ``ready`` (the registers loaded: events wait for them by
     design), and a rebalance or a stop starts the watch afresh, since
     offsets are in flux then, not stuck.
     """
     await ready.wait()
+    every = min(5.0, watch.stall_after / 4)
     while True:
         await asyncio.sleep(every)
         offsets: dict[Hashable, tuple[int | None, int | None]] = {}
