@@ -19,6 +19,10 @@ alert's first. Revisions made by the event-time clock rather than by an
 event (``silent_checkpoint``; ``bypass_entry``, which holds a sighting until
 the watermark is ``confirm_after`` past it) and ``expired`` revisions (the
 new alert's ``opened`` revision times that event) are left out, and counted.
+So are plain ``repeated`` revisions when the worker coalesces repeats
+(``alerts.repeat_interval_s`` > 0): the book holds those back on purpose and
+publishes the count once per interval; any other change goes out at once and
+is timed.
 """
 
 from __future__ import annotations
@@ -99,10 +103,11 @@ class AlertListener:
         self._consumer.close()
 
 
-def time_revisions(revisions: list[tuple[dict[str, Any], float]], sent: dict[str, float]) -> dict[str, Any]:
+def time_revisions(revisions: list[tuple[dict[str, Any], float]], sent: dict[str, float], *,
+                   repeats_coalesced: bool = False) -> dict[str, Any]:
     """Milliseconds from each revision's newest event's send time to its arrival, and what was left out."""
     samples: list[float] = []
-    by_clock = expired = unsent = 0
+    by_clock = expired = unsent = coalesced = 0
     for alert, received in revisions:
         if alert["rule_id"] in TIMED_BY_CLOCK:
             by_clock += 1
@@ -110,12 +115,16 @@ def time_revisions(revisions: list[tuple[dict[str, Any], float]], sent: dict[str
         if alert.get("change") == "expired":
             expired += 1
             continue
+        if repeats_coalesced and alert.get("change") == "repeated":
+            coalesced += 1
+            continue
         cause = alert["event_ids"][-1]
         if cause not in sent:  # an event of an earlier phase
             unsent += 1
             continue
         samples.append((received - sent[cause]) * 1000)
-    return {"samples": samples, "left_out": {"timed_by_clock": by_clock, "expired": expired, "not_sent_here": unsent}}
+    return {"samples": samples, "left_out": {"timed_by_clock": by_clock, "expired": expired, "not_sent_here": unsent,
+                                             "coalesced_repeats": coalesced}}
 
 
 def _probe_event(street: Street, i: int, at: datetime) -> tuple[str, Passage]:
@@ -187,6 +196,8 @@ class LatencyRun:
     batch_seconds: float = 60.0
     say: Callable[[str], None] = print
     next_day: date = date(2020, 6, 1)
+    repeats_coalesced: bool = False
+    """The worker holds plain repeats back (``alerts.repeat_interval_s`` > 0): they are counted, not timed."""
 
     def point(self, offered_eps: int, seconds: float, seed: int) -> dict[str, Any]:
         """Offer ``offered_eps`` for ``seconds``; wait until the worker consumed it all and every probe alerted."""
@@ -225,7 +236,8 @@ class LatencyRun:
 
         all_probes = _wait(probes_alerted, drain_timeout)
         time.sleep(0.5)  # a grace for further revisions of the same events; nothing is judged on it
-        timed = time_revisions(self.listener.since(start_count), sender.sent)
+        timed = time_revisions(self.listener.since(start_count), sender.sent,
+                               repeats_coalesced=self.repeats_coalesced)
         achieved = sent_events / max(drained_at - wall0, offered_s, 1e-9)
         pcts = percentiles(timed["samples"])
         point = {"offered_eps": sent_events / offered_s, "target_eps": offered_eps, "achieved_eps": achieved,

@@ -300,7 +300,8 @@ def _latency(settings: Settings, street: Street, cfg: BenchConfig) -> dict[str, 
     try:
         run = LatencyRun(street=street, producer=producer, events_topic=settings.kafka.topic("events"),
                          listener=listener, consumed=lambda: total(scrape(port), "gridwatch_events_consumed_total"),
-                         batch_events=cfg.batch_events, batch_seconds=cfg.batch_seconds, say=_say)
+                         batch_events=cfg.batch_events, batch_seconds=cfg.batch_seconds, say=_say,
+                         repeats_coalesced=settings.alerts.repeat_interval_s > 0)
         _say(f"latency curve: {', '.join(f'{r:,}' for r in cfg.latency_curve)} events/s offered, "
              f"{cfg.latency_seconds:.0f} s each")
         curve = run.curve(cfg.latency_curve, cfg.latency_seconds, seed=cfg.seed + 100)

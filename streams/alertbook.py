@@ -62,6 +62,21 @@ Decisions, written down because operations rely on them:
   since two operators acting at once or acting on an expired alert is normal
   operation, not a broken record to dead-letter. Acknowledging or resolving
   twice, or repeating the current note, changes nothing and returns ``None``.
+* Repeats are coalesced for subscribers, not in the state. With a
+  ``repeat_interval`` and a ``published`` state, a plain ``"repeated"``
+  revision within the interval after the last revision published for that
+  alert is *held*: the state has it (count, revision and event ids exact, so
+  a rebuilt state is still the same), but ``observe`` returns nothing and the
+  fingerprint is due at last-published + interval. ``due`` lists what is due
+  and ``release`` returns the alert as it stands then, so a person scanned
+  10,000 times in an hour gives a handful of revisions, the last one with
+  count 10,000. Any other change (an escalation, expiry, resolution or an
+  operator's action) is published at once and carries the held repeats with
+  it. Processing time (``detected_at``), as alert managers group: a backlog
+  drained in seconds gives one revision per alert, not one per repeat. What
+  was last published is kept per fingerprint (``Published``) in the same
+  table bundle as the alert, so a restarted or new owner finds held repeats
+  with ``hold`` (from a scan) and releases them.
 * Determinism. The same findings and actions in the same order give the same
   alerts, revision for revision: no clock and no randomness are read here
   (``detected_at`` comes in), so a rebuilt state matches the published one.
@@ -73,12 +88,14 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from schemas import Alert, AlertAction, EnrichedEvent, Severity
 from streams.alerts import build_alert, fingerprint, subject_of
 from streams.rules.base import Finding
 from streams.rules.state import State
 
-__all__ = ["DEFAULT_WINDOW", "MAX_EVENT_IDS", "AlertBook", "Windows"]
+__all__ = ["DEFAULT_WINDOW", "MAX_EVENT_IDS", "AlertBook", "Published", "Windows"]
 
 DEFAULT_WINDOW = timedelta(minutes=30)
 """Suppression window for a rule a mapping does not name."""
@@ -94,13 +111,29 @@ Windows = Mapping[str, timedelta] | Callable[[str], timedelta]
 _RANK = {severity: rank for rank, severity in enumerate(Severity)}
 
 
+class Published(BaseModel):
+    """The revision of a fingerprint's newest alert that subscribers last got, and when; ``held`` when the
+    state has moved on since (coalesced repeats waiting for ``release``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    alert_id: str
+    revision: int
+    at: datetime
+    held: bool = False
+
+
 class AlertBook:
     """Turns findings and operator actions into alert revisions to publish."""
 
-    def __init__(self, state: State[Alert], *, windows: Windows, default_window: timedelta = DEFAULT_WINDOW) -> None:
+    def __init__(self, state: State[Alert], *, windows: Windows, default_window: timedelta = DEFAULT_WINDOW,
+                 published: State[Published] | None = None, repeat_interval: timedelta = timedelta(0)) -> None:
         self._state = state
         self._windows = windows
         self._default_window = default_window
+        self._published = published if repeat_interval > timedelta(0) else None
+        self._interval = repeat_interval
+        self._held: dict[str, datetime] = {}  # fingerprint -> when its held repeats are due
 
     def window(self, rule_id: str) -> timedelta:
         """The suppression window of ``rule_id``."""
@@ -113,8 +146,50 @@ class AlertBook:
         return self._state.get(fingerprint)
 
     def observe(self, finding: Finding, event: EnrichedEvent, *, detected_at: datetime) -> list[Alert]:
-        """The revisions ``finding`` causes, in publishing order: none, one, or an expired and a new alert."""
+        """The revisions ``finding`` causes to publish now, in order: none, one, or an expired and a new alert."""
         key = fingerprint(finding.rule_id, subject_of(finding, event), event.place, finding.scope)
+        return self._gate(key, self._observe(key, finding, event, detected_at), detected_at)
+
+    def due(self, now: datetime) -> list[str]:
+        """Fingerprints whose held repeats are due for ``release`` at ``now``, soonest first."""
+        return [key for key, at in sorted(self._held.items(), key=lambda item: item[1]) if at <= now]
+
+    def release(self, fingerprint: str, now: datetime) -> Alert | None:
+        """The alert with its held repeats, to publish now (``None`` if nothing is held for it any more)."""
+        self._held.pop(fingerprint, None)
+        if self._published is None:
+            return None
+        mark, current = self._published.get(fingerprint), self._state.get(fingerprint)
+        if mark is None or not mark.held or current is None or current.revision <= mark.revision:
+            return None
+        self._published.put(fingerprint, Published(alert_id=current.alert_id, revision=current.revision, at=now))
+        return current
+
+    def hold(self, fingerprint: str, mark: Published) -> None:
+        """Note held repeats found in the state (after a restart or a rebalance) so ``due`` lists them."""
+        if mark.held and self._published is not None:
+            self._held[fingerprint] = mark.at + self._interval
+
+    def forget(self, fingerprint: str) -> None:
+        """Stop listing ``fingerprint`` as due (its partition went to another worker, which finds it itself)."""
+        self._held.pop(fingerprint, None)
+
+    def _gate(self, key: str, revisions: list[Alert], now: datetime) -> list[Alert]:
+        if self._published is None or not revisions:
+            return revisions
+        mark = self._published.get(key)
+        last = revisions[-1]
+        if (mark is not None and len(revisions) == 1 and last.change == "repeated"
+                and mark.alert_id == last.alert_id and now - mark.at < self._interval):
+            if not mark.held:
+                self._published.put(key, mark.model_copy(update={"held": True}))
+            self._held[key] = mark.at + self._interval
+            return []
+        self._published.put(key, Published(alert_id=last.alert_id, revision=last.revision, at=now))
+        self._held.pop(key, None)
+        return revisions
+
+    def _observe(self, key: str, finding: Finding, event: EnrichedEvent, detected_at: datetime) -> list[Alert]:
         current = self._state.get(key)
         if current is not None and event.event_id in current.event_ids:
             return []
@@ -166,7 +241,7 @@ class AlertBook:
                 return None
             revised = _revise(current, change="commented", note=action.note, **common)
         self._state.put(action.fingerprint, revised)
-        return revised
+        return self._gate(action.fingerprint, [revised], action.at)[0]
 
     # internals
 

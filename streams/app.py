@@ -21,7 +21,7 @@ from streams.agents import sink as sink_agents
 from streams.agents.context import DeadLetters, Pipeline
 from streams.agents.delivery import AlertPublisher, FindingDelivery, Ownership
 from streams.agents.tables import RecordView, TableState, partition_of, pinned_table, table_state
-from streams.alertbook import AlertBook
+from streams.alertbook import AlertBook, Published
 from streams.catalogue import Catalogue, load_catalogue
 from streams.consumer import App
 from streams.engine import Engine
@@ -117,7 +117,9 @@ def create_app(settings: Settings, resources: WorkerResources, catalogue: Catalo
         dead_letter=dead_letters,
     )
     book = AlertBook(TableState(alert_view, "alert", Alert),
-                     windows={spec.id: spec.suppression_window for spec in catalogue.rules})
+                     windows={spec.id: spec.suppression_window for spec in catalogue.rules},
+                     published=TableState(alert_view, "published", Published),
+                     repeat_interval=timedelta(seconds=settings.alerts.repeat_interval_s))
     ownership = Ownership(app, enabled=settings.stream.in_process)
     publish = AlertPublisher(pipeline)
     deliver = FindingDelivery(pipeline, book, alert_view, publish, ownership,
@@ -134,7 +136,8 @@ def create_app(settings: Settings, resources: WorkerResources, catalogue: Catalo
     events_agent.register(pipeline, feeder, partition_judge, deliver, ownership,
                           state_changelog=rule_state.changelog_topic.get_topic_name())
     judge.register(pipeline, partition_judge, deliver)
-    alerting.register(pipeline, book, alert_view, publish)
+    alerting.register(pipeline, book, alert_view, publish, ownership=ownership, table=alert_state,
+                      book_changelog=alert_state.changelog_topic.get_topic_name())
     register_check.register(pipeline)
     replicator.on_registered = register_check.on_registered(pipeline)
     return app

@@ -107,6 +107,14 @@ class StreamSettings(BaseModel):
     )
 
 
+class AlertSettings(BaseModel):
+    repeat_interval_s: float = Field(
+        default=30.0, ge=0,
+        description="At most one plain repeat revision per alert this often (the count always exact, the held "
+                    "repeats published when due or with the alert's next change); 0 publishes every repeat.",
+    )
+
+
 class MetricsSettings(BaseModel):
     port: int = Field(default=9464, ge=0, le=65535, description="0 disables the endpoint.")
     host: str = "127.0.0.1"
@@ -131,6 +139,7 @@ class Settings(BaseSettings):
     clickhouse: ClickHouseSettings = ClickHouseSettings()
     rules: RuleSettings = RuleSettings()
     stream: StreamSettings = StreamSettings()
+    alerts: AlertSettings = AlertSettings()
     metrics: MetricsSettings = MetricsSettings()
     privacy: PrivacySettings = PrivacySettings()
 

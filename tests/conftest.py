@@ -53,6 +53,7 @@ def pipeline_settings(kafka_broker: Broker, tmp_path: Path) -> Settings:
         kafka={"bootstrap": kafka_broker.bootstrap, "topic_prefix": f"t{run}.", "partitions": 3},
         clickhouse={"flush_seconds": 0.2},
         metrics={"port": free_port()},
+        alerts={"repeat_interval_s": 0},  # every fold published: these tests check each revision
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from hypothesis import given, settings
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from schemas import Alert, AlertAction, EnrichedEvent, Place, Severity
-from streams.alertbook import MAX_EVENT_IDS, AlertBook
+from streams.alertbook import MAX_EVENT_IDS, AlertBook, Published
 from streams.alerts import fingerprint
 from streams.rules import Finding
 from streams.rules.state import MemoryState
@@ -373,3 +374,79 @@ def test_a_finding_is_folded_on_the_partition_kafkas_default_partitioner_gives_i
     for i in range(200):
         key = f"fever|person-{i}|cp-{i % 7}"
         assert kafka_partition(key, 4) == partitioner.partition("findings", key, key.encode(), None, None, Cluster())
+
+
+INTERVAL = timedelta(seconds=30)
+
+
+def coalescing_book() -> tuple[AlertBook, MemoryState[Alert], MemoryState[Published]]:
+    alerts, published = MemoryState[Alert](), MemoryState[Published]()
+    return AlertBook(alerts, windows={}, default_window=timedelta(hours=2), published=published,
+                     repeat_interval=INTERVAL), alerts, published
+
+
+def test_ten_thousand_repeats_within_an_hour_give_one_revision_per_interval_and_the_exact_count() -> None:
+    b, _, _ = coalescing_book()
+    published: list[tuple[datetime, Alert]] = []
+    for i in range(10_000):  # one scan every 0.36 s, detected as it happens
+        at = DETECTED + timedelta(seconds=i * 0.36)
+        published += [(at, a) for a in b.observe(FEVER, event(f"e{i}", i * 0.006), detected_at=at)]
+        published += [(at, a) for key in b.due(at) if (a := b.release(key, at)) is not None]
+    end = DETECTED + timedelta(hours=1, seconds=30)
+    published += [(end, a) for key in b.due(end) if (a := b.release(key, end)) is not None]
+    alerts = [a for _, a in published]
+    assert alerts[0].change == "opened"
+    assert {a.change for a in alerts[1:]} == {"repeated"}
+    assert len(alerts) <= 1 + 3600 / INTERVAL.total_seconds() + 1
+    assert [a.revision for a in alerts] == sorted({a.revision for a in alerts})
+    assert min(later - earlier for (earlier, _), (later, _) in pairwise(published)) >= INTERVAL
+    assert (alerts[-1].count, alerts[-1].revision) == (10_000, 10_000)
+    assert b.due(end + INTERVAL * 10) == []
+
+
+def test_a_held_repeat_goes_out_with_the_next_escalation_and_the_state_is_the_uncoalesced_one() -> None:
+    b, alerts, published = coalescing_book()
+    plain = book()
+    critical = dataclasses.replace(FEVER, severity=Severity.CRITICAL)
+    steps = [(FEVER, "e1", 0), (FEVER, "e2", 1), (critical, "e3", 2)]
+    out = [b.observe(f, event(i, m), detected_at=DETECTED + timedelta(seconds=m)) for f, i, m in steps]
+    uncoalesced = [plain.observe(f, event(i, m), detected_at=DETECTED + timedelta(seconds=m)) for f, i, m in steps]
+    assert [[a.change for a in o] for o in out] == [["opened"], [], ["escalated"]]
+    assert (out[2][0].count, out[2][0].revision) == (3, 3)
+    assert out[2][0] == uncoalesced[2][0]  # same revision, word for word, as without coalescing
+    key = out[0][0].fingerprint
+    assert alerts.get(key) == plain.current(key)
+    mark = published.get(key)
+    assert mark is not None and (mark.revision, mark.held) == (3, False)
+    assert b.due(DETECTED + timedelta(hours=1)) == []
+
+
+def test_an_operator_action_publishes_at_once_and_carries_the_held_count() -> None:
+    b, _, _ = coalescing_book()
+    opened = only(b.observe(FEVER, event("e1", 0), detected_at=DETECTED))
+    assert b.observe(FEVER, event("e2", 1), detected_at=DETECTED + timedelta(seconds=5)) == []
+    acked = b.apply(action(opened, "acknowledge", minutes=61))
+    assert acked is not None and (acked.change, acked.count, acked.revision) == ("acknowledged", 2, 3)
+    assert b.due(DETECTED + timedelta(hours=2)) == []
+
+
+def test_held_repeats_found_after_a_restart_are_released_by_the_new_book() -> None:
+    b, alerts, published = coalescing_book()
+    only(b.observe(FEVER, event("e1", 0), detected_at=DETECTED))
+    b.observe(FEVER, event("e2", 1), detected_at=DETECTED + timedelta(seconds=5))
+    key = fingerprint("fever", "pk-1", GATE)
+    restarted = AlertBook(alerts, windows={}, published=published, repeat_interval=INTERVAL)
+    assert restarted.due(DETECTED + timedelta(minutes=5)) == []  # knows nothing until it scans
+    mark = published.get(key)
+    assert mark is not None and mark.held
+    restarted.hold(key, mark)
+    assert restarted.due(DETECTED + timedelta(seconds=29)) == []
+    released = restarted.release(key, DETECTED + timedelta(seconds=30))
+    assert released is not None and (released.change, released.count) == ("repeated", 2)
+    assert restarted.release(key, DETECTED + timedelta(seconds=31)) is None  # released once
+
+
+def test_a_zero_repeat_interval_publishes_every_repeat() -> None:
+    b = AlertBook(MemoryState[Alert](), windows={}, published=MemoryState[Published](), repeat_interval=timedelta(0))
+    out = [b.observe(FEVER, event(f"e{i}", i), detected_at=DETECTED) for i in range(3)]
+    assert [only(o).change for o in out] == ["opened", "repeated", "repeated"]

@@ -24,7 +24,7 @@ from schemas import EventBatch
 from streams.alerts import alert_id
 from streams.process import WorkerProcess
 from streams.scrape import metric, scrape, wait_for_metric
-from streams.settings import Settings
+from streams.settings import AlertSettings, Settings
 from tests.bus import Bus
 from tests.factories import (
     COMPOUNDS,
@@ -412,3 +412,36 @@ def test_sigterm_mid_backlog_stops_the_worker_and_a_restart_stores_every_event_e
     expected = uploads * per_upload
     assert clickhouse_rows(pipeline_settings, f"SELECT count(), uniqExact(event_id) FROM {db}.enriched_events"
                            ) == [(expected, expected)]
+
+
+def test_two_thousand_repeats_of_one_person_give_a_few_revisions_and_the_exact_count(
+    pipeline_settings: Settings, bus: Bus, worker_factory: Callable[[Settings], WorkerProcess]
+) -> None:
+    settings = pipeline_settings.model_copy(update={"alerts": AlertSettings(repeat_interval_s=2)})
+    worker = worker_factory(settings)
+    start_with_master(bus, worker)
+    repeats = 2_000
+    for b in range(repeats // 50):  # the outsider through one gate again and again, 50 scans per upload
+        bus.publish_batch(EventBatch(batch_id=f"b-rep-{b}", source=DINGYANG_CP.checkpoint_id, events=tuple(
+            passage(f"e-rep-{b * 50 + i}", id_number=OUTSIDER_ID, event_time=NIGHT + timedelta(seconds=b * 50 + i))
+            for i in range(50))))
+    started = time.monotonic()
+
+    def final(rs: list[dict[str, object]]) -> bool:
+        return sorted(a["rule_id"] for a in rs if a["count"] == repeats) == ["late_night_entry",
+                                                                             "unregistered_person"]
+    alerts = bus.consume("alerts", until=final)
+    took = time.monotonic() - started
+    for rule in ("unregistered_person", "late_night_entry"):
+        revisions = [a for a in alerts if a["rule_id"] == rule]
+        assert len({a["alert_id"] for a in revisions}) == 1
+        assert [a["change"] for a in revisions][:1] == ["opened"]
+        assert {a["change"] for a in revisions[1:]} == {"repeated"}
+        counts = [a["count"] for a in revisions]
+        assert counts == sorted(set(counts)) and counts[-1] == repeats
+        print(f"{rule}: {repeats} scans, {len(revisions)} revisions in {took:.1f} s")
+        assert len(revisions) <= 2 + took / 2  # at most one repeat revision per 2 s interval
+    assert worker.stop() == 0
+    db = settings.clickhouse.database
+    assert sorted(clickhouse_rows(settings, f"SELECT rule_id, count FROM {db}.alerts FINAL")) == [
+        ("late_night_entry", repeats), ("unregistered_person", repeats)]

@@ -316,6 +316,7 @@ def module_settings(request: pytest.FixtureRequest, kafka_broker: Broker,
         clickhouse={"flush_seconds": 0.2},
         metrics={"port": free_port()},
         stream={"in_process": request.param},
+        alerts={"repeat_interval_s": 0},  # every fold published: the evening checks each rule's revisions
     )
 
 

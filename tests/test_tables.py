@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from streams.agents.tables import RecordView, table_state
+from schemas import Alert, Severity
+from streams.agents.tables import RecordView, TableState, held_repeats, table_state
+from streams.alertbook import AlertBook, Published
+from streams.rules import Finding
 from streams.rules.fever import Fever
 from streams.rules.travel import ImpossibleTravel
 from tests.factories import NIGHT, enriched_event
@@ -71,3 +74,35 @@ def test_a_flush_for_a_named_partition_pins_its_writes_there_and_only_those() ->
         minutes=1), temperature_c=39.5))
     view.flush()
     assert table.partitions == [3, None] and table.pinned is None
+
+
+def test_repeats_held_in_the_table_are_found_by_a_scan_and_released_by_a_new_book() -> None:
+    table = CountingTable()
+    view = RecordView(table)
+    interval = timedelta(seconds=30)
+
+    def new_book() -> AlertBook:
+        return AlertBook(TableState(view, "alert", Alert), windows={}, published=TableState(view, "published",
+                         Published), repeat_interval=interval)
+
+    book = new_book()
+    finding = Finding("fever", 1, Severity.WARNING, "体温异常", "Fever")
+    detected = NIGHT + timedelta(hours=1)
+    [opened] = book.observe(finding, enriched_event("e1"), detected_at=detected)
+    view.flush()
+    assert held_repeats(table) == []
+    assert book.observe(finding, enriched_event("e2", event_time=NIGHT + timedelta(minutes=1)),
+                        detected_at=detected + timedelta(seconds=1)) == []
+    view.flush()
+    assert table.writes == 2  # the alert and its published mark are one bundle: one write per record
+    [(key, mark)] = held_repeats(table)
+    assert (key, mark.revision, mark.held) == (opened.fingerprint, 1, True)
+
+    restarted = new_book()
+    restarted.hold(key, mark)
+    assert restarted.due(detected + timedelta(seconds=29)) == []
+    assert restarted.due(detected + interval) == [key]
+    released = restarted.release(key, detected + interval)
+    view.flush()
+    assert released is not None and (released.revision, released.count) == (2, 2)
+    assert held_repeats(table) == []

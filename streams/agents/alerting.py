@@ -9,19 +9,24 @@ was sent before a restart or a rebalance). Every revision goes to ``alerts``
 keyed by large grid (``AlertPublisher``), where the ClickHouse sink and the
 command post read it. Actions for an alert that is unknown, superseded or
 already resolved are normal (two operators at once) and only counted; an
-unreadable action is dead-lettered.
+unreadable action is dead-lettered. A third loop, ``release_held_repeats``,
+publishes the repeats the book held back (``alerts.repeat_interval_s``) once
+they are due, for the fingerprints this worker owns; after a restart or a
+rebalance it finds them in the table.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from schemas import AlertAction
 from schemas.internal import FindingRecord
 from streams.agents.context import Pipeline
-from streams.agents.delivery import AlertPublisher
-from streams.agents.tables import RecordView
+from streams.agents.delivery import AlertPublisher, Ownership, kafka_partition
+from streams.agents.tables import RecordView, held_repeats
 from streams.alertbook import AlertBook
 from streams.codec import Rejected, safe_error
 from streams.findings import from_record
@@ -30,7 +35,8 @@ from streams.metrics import ALERT_ACTIONS, RECORDS_CONSUMED
 log = logging.getLogger(__name__)
 
 
-def register(p: Pipeline, book: AlertBook, view: RecordView, publish: AlertPublisher) -> None:
+def register(p: Pipeline, book: AlertBook, view: RecordView, publish: AlertPublisher, *, ownership: Ownership,
+             table: Any, book_changelog: str) -> None:
     """Both agents share ``view``; each flushes before its next await, so neither sees the other's half-write."""
 
     async def on_findings(stream: Any) -> None:
@@ -70,5 +76,32 @@ def register(p: Pipeline, book: AlertBook, view: RecordView, publish: AlertPubli
             if alert is not None:
                 await publish(alert)
 
+    interval = p.settings.alerts.repeat_interval_s
+    topics = (p.topics["findings"].get_topic_name(), book_changelog)
+    partitions = p.settings.kafka.partitions
+
+    async def release_held_repeats() -> None:
+        scanned: frozenset[int] = frozenset()
+        while True:
+            await asyncio.sleep(min(1.0, interval / 4))
+            owned = ownership.partitions(*topics)
+            if owned != scanned:  # started, or a rebalance: what the new partitions' previous owner held
+                for key, mark in held_repeats(table.data):
+                    if kafka_partition(key, partitions) in owned:
+                        book.hold(key, mark)
+                scanned = owned
+            now = datetime.now(UTC)
+            for key in book.due(now):
+                part = kafka_partition(key, partitions)
+                if part not in ownership.partitions(*topics):
+                    book.forget(key)  # its owner now scans for it
+                    continue
+                alert = book.release(key, now)
+                view.flush(partition=part)  # before the await, as the agents do
+                if alert is not None:
+                    await publish(alert)
+
+    if interval > 0:
+        p.app.task(release_held_repeats)
     p.app.agent(p.topics["findings"], name="gridwatch.alert-book")(on_findings)
     p.app.agent(p.topics["alert-actions"], name="gridwatch.alert-actions")(on_actions)

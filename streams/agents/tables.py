@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Generic, TypeVar
 
 import faust
@@ -25,6 +25,7 @@ from faust.tables.table import Table
 from pydantic import BaseModel
 
 from schemas import Alert
+from streams.alertbook import Published
 from streams.rules.bypass import GateHistory, PendingChecks
 from streams.rules.fever import FeverReading
 from streams.rules.overcrowded import DwellingSeen
@@ -41,6 +42,7 @@ STATE_MODELS: dict[str, type[BaseModel]] = {
     "dwelling_overcrowded": DwellingSeen,
     "silent_checkpoint": CheckpointHeard,
     "alert": Alert,
+    "published": Published,
 }
 """What each stateful rule (and the alert book, as "alert") keeps, so its JSON can be read back."""
 
@@ -57,6 +59,7 @@ BUNDLES: dict[str, Callable[[str], str]] = {
     "dwelling_overcrowded": lambda key: "dwelling|" + key,
     "silent_checkpoint": lambda key: "checkpoint|" + key,
     "alert": lambda key: "alert|" + key,
+    "published": lambda key: "alert|" + key,  # beside its alert: one table write for both
 }
 """Which table key (bundle) a rule's state key is stored under."""
 
@@ -146,6 +149,22 @@ class RecordView:
             self._bundles.clear()
             self._dirty.clear()
         return written
+
+
+def held_repeats(table: Mapping[bytes, bytes]) -> list[tuple[str, Published]]:
+    """Every fingerprint in the alert book's table (its local store) whose published mark says repeats are held:
+    a full scan, for start-up and rebalances only."""
+    prefix = "published|"
+    found = []
+    for key, raw in table.items():
+        if not key.startswith(b"alert|") or b'\\"held\\":true' not in raw:  # the mark is a JSON string in the bundle
+            continue
+        for field, value in json.loads(raw).items():
+            if field.startswith(prefix):
+                mark = Published.model_validate_json(value)
+                if mark.held:
+                    found.append((field[len(prefix):], mark))
+    return found
 
 
 class TableState(Generic[V]):
