@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench lint unit integration broker broker-stop topics schemas clean
+.PHONY: install demo test bench chaos lint unit integration broker broker-stop topics schemas clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ demo: install
 # The benchmark at full size (1,000,000 residents, 1,000,000 events): about ten minutes.
 bench: install
 	$(BIN)/gridwatch bench --out bench-results/latest.json
+
+# The fault campaign, every scenario once against one reference run: about twenty minutes.
+chaos: install
+	$(BIN)/gridwatch chaos all --out bench-results/chaos
 
 test: install lint
 	$(BIN)/python -m pytest

@@ -5,6 +5,7 @@
     gridwatch simulate   publish a simulated Tianma Street day to Kafka
     gridwatch demo       broker + worker + simulator, live alerts on screen
     gridwatch bench      the benchmark: throughput vs. the Kafka client's limit and peers
+    gridwatch chaos      the fault campaign: kill, restart, backlog, bad input; lost / doubled / stuck counted
     gridwatch bench-engine  the engine alone in process (decode, enrich, rules), per phase; no Kafka
     gridwatch schemas    write the JSON Schema of every topic's contract
     gridwatch rules      print the effective rule catalogue (--json), or check a catalogue file (--file)
@@ -153,6 +154,30 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_chaos(args: argparse.Namespace) -> int:
+    from streams.chaos.runner import SCENARIOS, ChaosConfig, campaign
+
+    names = list(SCENARIOS) if args.scenario == ["all"] else args.scenario
+    unknown = [n for n in names if n not in SCENARIOS]
+    if unknown:
+        print(f"gridwatch chaos: unknown scenario {', '.join(unknown)}; one of: all, {', '.join(SCENARIOS)}",
+              file=sys.stderr)
+        return 2
+    cfg = ChaosConfig(events=args.events, rate_eps=args.rate, kills=args.kills)
+    summaries = campaign(names, runs=args.runs, cfg=cfg)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    failed = False
+    for name, summary in summaries.items():
+        (out / f"{name}.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
+        brief = {k: v for k, v in summary.items() if k not in ("per_run", "config")}
+        print(json.dumps(brief, default=str))
+        failed |= any(summary[k] for k in ("lost", "duplicated", "alerts_missing", "alerts_extra",
+                                            "alerts_differing", "dead_letters_unexplained", "stuck"))
+    print(f"summaries in {out}/")
+    return 1 if failed else 0
+
+
 def cmd_bench_engine(args: argparse.Namespace) -> int:
     from bench.engine import run_from_args
 
@@ -241,6 +266,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--external-broker", action="store_true",
                    help="use the broker at --bootstrap as it is (default: start and stop the project's own)")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("chaos", help="the fault campaign on a broker of its own; exit 1 if anything was lost, "
+                                     "doubled or stuck")
+    p.add_argument("scenario", nargs="+",
+                   help="worker-kill, broker-restart, backlog, bad-input, cpu-contention, or all")
+    p.add_argument("--runs", type=int, default=1, help="runs per scenario (one reference run for all)")
+    p.add_argument("--events", type=int, default=20_000, help="events per run")
+    p.add_argument("--rate", type=float, default=1_000.0, help="events/s offered while the fault is injected")
+    p.add_argument("--kills", type=int, default=20, help="SIGKILLs per worker-kill run")
+    p.add_argument("--out", default="bench-results/chaos", help="directory for one JSON summary per scenario")
+    p.set_defaults(func=cmd_chaos)
 
     p = sub.add_parser("bench-engine", help="the engine alone in process, phase by phase (no Kafka)")
     from bench.engine import add_arguments as bench_engine_arguments

@@ -118,6 +118,12 @@ class WorkerProcess:
                 raise
         return self.proc.returncode
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash or the OOM killer would: nothing is flushed or committed."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
     def peak_rss_mb(self) -> float:
         """The child's high-water resident set (VmHWM), read while it runs."""
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():

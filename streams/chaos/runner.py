@@ -1,0 +1,411 @@
+"""One fault campaign end to end: a broker of its own, a known input, a worker, a fault, and the checker.
+
+Per scenario: one fault-free reference run, then ``runs`` runs with the fault,
+each under a fresh topic prefix and consumer group on the campaign's own broker
+(started here with ``infra/kafka/broker.sh``, so ``broker-restart`` can stop
+it). A publisher thread uploads the same simulated street traffic at a live
+rate while the fault is injected, with ``acks=all`` and every delivery
+confirmation recorded: an event counts as input once the broker has
+acknowledged it. After the fault the worker must drain to the end of
+``events`` (its group's committed offsets equal the end offsets) within
+``drain_timeout_s``, else the run is ``stuck``; then it is stopped with
+SIGTERM and ClickHouse is read in a child process (chDB admits one process per
+data directory), and ``checker.check`` counts.
+
+``recovery_s``: from the end of each fault (worker spawned again, broker
+back) until the group's committed offsets move again (or are at the end).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+
+from schemas import EventBatch
+from streams.chaos.checker import Outcome, check
+from streams.process import WorkerProcess, free_port, settings_env
+from streams.settings import REPO_ROOT, Settings
+from streams.simulate import build_street, generate_day, publish_master_data
+from streams.simulate.run import person_keys
+from streams.topics import ensure_topics
+
+log = logging.getLogger("gridwatch.chaos")
+BROKER_SH = REPO_ROOT / "infra" / "kafka" / "broker.sh"
+
+
+@dataclass(frozen=True)
+class ChaosConfig:
+    events: int = 20_000
+    residents: int = 5_000
+    rate_eps: float = 1_000.0
+    partitions: int = 4
+    seed: int = 11
+    kills: int = 20
+    broker_restarts: int = 3
+    repeat_interval_s: float = 2.0
+    drain_timeout_s: float = 300.0
+    work: Path = REPO_ROOT / ".data" / "chaos"
+
+
+# --- the campaign's broker ---------------------------------------------------------------
+
+
+class Broker:
+    """A broker of the campaign's own, on free ports, that a scenario may stop and start again."""
+
+    def __init__(self, work: Path) -> None:
+        self.port = free_port()
+        self.env = os.environ | {
+            "KAFKA_PORT": str(self.port), "KAFKA_CONTROLLER_PORT": str(free_port()),
+            "KAFKA_DATA_DIR": str(work / "kafka"), "KAFKA_HEAP_OPTS": "-Xms256m -Xmx768m",
+        }
+        self.bootstrap = f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        subprocess.run(["bash", str(BROKER_SH), "start"], env=self.env, check=True,  # noqa: S603, S607
+                       stdout=subprocess.DEVNULL)
+
+    def stop(self) -> None:
+        subprocess.run(["bash", str(BROKER_SH), "stop"], env=self.env, check=False,  # noqa: S603, S607
+                       stdout=subprocess.DEVNULL)
+
+
+# --- input ---------------------------------------------------------------------------------
+
+
+BAD_RECORDS: tuple[bytes, ...] = (
+    b"{not json at all",
+    json.dumps({"batch_id": "bad-schema", "source": "cp-x", "events": [{"event_id": "bad-1"}]}).encode(),
+    b"\xfe" + b"x" * 990_000,  # near a megabyte: its dead letter must be bounded, not lost
+)
+"""Records that must each become exactly one dead letter: unreadable, against the contract, near the size limit."""
+
+
+class Publisher(threading.Thread):
+    """Uploads ``batches`` at ``rate_eps``; records every event the broker acknowledged."""
+
+    def __init__(self, bootstrap: str, topic: str, batches: list[EventBatch], rate_eps: float,
+                 bad_every: int = 0) -> None:
+        super().__init__(name="chaos-publisher", daemon=True)
+        self._producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, retries=2**31 - 1,
+                                       retry_backoff_ms=200, request_timeout_ms=10_000, max_block_ms=120_000,
+                                       max_request_size=2 * 1024 * 1024, max_in_flight_requests_per_connection=1)
+        self._topic, self._batches, self._rate, self._bad_every = topic, batches, rate_eps, bad_every
+        self.acknowledged: set[str] = set()
+        self.failed = 0
+        self.bad_sent = 0
+        self._lock = threading.Lock()
+
+    def _on_ack(self, ids: tuple[str, ...]) -> Callable[[Any], None]:
+        def done(_: Any) -> None:
+            with self._lock:
+                self.acknowledged.update(ids)
+        return done
+
+    def _on_error(self, _: Exception) -> None:
+        with self._lock:
+            self.failed += 1
+
+    def run(self) -> None:
+        t0, sent = time.monotonic(), 0
+        for n, batch in enumerate(self._batches):
+            wait = t0 + sent / self._rate - time.monotonic() if self._rate > 0 else 0
+            if wait > 0:
+                time.sleep(wait)
+            ids = tuple(e.event_id for e in batch.events)
+            future = self._producer.send(self._topic, key=batch.source.encode(), value=batch.model_dump_json().encode())
+            future.add_callback(self._on_ack(ids)).add_errback(self._on_error)
+            sent += len(ids)
+            if self._bad_every and n % self._bad_every == self._bad_every // 2:
+                bad = BAD_RECORDS[self.bad_sent % len(BAD_RECORDS)]
+                self._producer.send(self._topic, key=b"cp-bad", value=bad).add_errback(self._on_error)
+                self.bad_sent += 1
+        self._producer.flush()
+        self._producer.close()
+
+
+# --- one run -----------------------------------------------------------------------------
+
+
+@dataclass
+class RunContext:
+    """What a fault can touch while the publisher uploads."""
+
+    cfg: ChaosConfig
+    broker: Broker
+    settings: Settings
+    worker: WorkerProcess
+    publisher: Publisher
+    rng: random.Random
+    recoveries: list[float] = field(default_factory=list)
+    faults: int = 0
+
+    def group_progress(self) -> tuple[int, int] | None:
+        """(committed, end) offsets summed over ``events`` for the worker's group; None while unreachable."""
+        topic = self.settings.kafka.topic("events")
+        try:
+            admin = KafkaAdminClient(bootstrap_servers=self.broker.bootstrap, request_timeout_ms=3000)
+            consumer = KafkaConsumer(bootstrap_servers=self.broker.bootstrap, request_timeout_ms=3000)
+        except Exception:
+            return None
+        try:
+            parts = [TopicPartition(topic, p) for p in range(self.settings.kafka.partitions)]
+            committed = admin.list_consumer_group_offsets(self.settings.app_id)
+            ends = consumer.end_offsets(parts)
+            return (sum(committed[tp].offset for tp in parts if tp in committed and committed[tp].offset >= 0),
+                    sum(ends.values()))
+        except Exception:
+            return None
+        finally:
+            admin.close()
+            consumer.close()
+
+    def wait_for_progress(self, since: float, timeout: float = 300.0) -> None:
+        """Record how long until the group's committed offsets move past where they were (or are at the end)."""
+        before = None
+        while before is None and time.monotonic() - since < timeout:
+            before = self.group_progress()
+            time.sleep(0.2)
+        while time.monotonic() - since < timeout:
+            now = self.group_progress()
+            if now is not None and before is not None and (now[0] > before[0] or now[0] >= now[1]):
+                self.recoveries.append(time.monotonic() - since)
+                return
+            time.sleep(0.2)
+        self.recoveries.append(float("inf"))
+
+    def restart_worker(self) -> None:
+        started = time.monotonic()
+        self.worker.start()
+        self.wait_for_progress(started)
+
+
+def _fault_none(ctx: RunContext) -> None:
+    ctx.publisher.join()
+
+
+def _fault_worker_kill(ctx: RunContext) -> None:
+    for _ in range(ctx.cfg.kills):
+        time.sleep(ctx.rng.uniform(0.5, 3.0))
+        ctx.worker.kill()
+        ctx.faults += 1
+        ctx.restart_worker()
+    ctx.publisher.join()
+
+
+def _fault_broker_restart(ctx: RunContext) -> None:
+    for _ in range(ctx.cfg.broker_restarts):
+        time.sleep(ctx.rng.uniform(3.0, 6.0))
+        ctx.broker.stop()
+        ctx.faults += 1
+        time.sleep(ctx.rng.uniform(2.0, 8.0))
+        ctx.broker.start()
+        ctx.wait_for_progress(time.monotonic())
+    ctx.publisher.join()
+
+
+def _fault_backlog(ctx: RunContext) -> None:
+    """The worker is down while the whole input is published (an outage), then drains it."""
+    ctx.publisher.join()
+    ctx.faults += 1
+    ctx.restart_worker()
+
+
+def _fault_cpu_contention(ctx: RunContext) -> None:
+    """A CPU-bound process on every core for the whole run: slower, never stopped."""
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            for _ in range(os.cpu_count() or 1)]
+    ctx.faults += 1
+    try:
+        ctx.publisher.join()
+        ctx.wait_for_progress(time.monotonic())
+    finally:
+        for h in hogs:
+            h.kill()
+            h.wait()
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    fault: Callable[[RunContext], None]
+    help: str
+    bad_every: int = 0
+    worker_down_first: bool = False
+
+
+SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
+    Scenario("worker-kill", _fault_worker_kill, "SIGKILL the worker at random moments mid-stream, restart it"),
+    Scenario("broker-restart", _fault_broker_restart, "stop the broker and start it again mid-stream"),
+    Scenario("backlog", _fault_backlog, "publish the whole input while the worker is down; it drains it",
+             worker_down_first=True),
+    Scenario("bad-input", _fault_none, "unreadable, off-contract and near-megabyte records among the uploads",
+             bad_every=25),
+    Scenario("cpu-contention", _fault_cpu_contention, "a CPU-bound process on every core during the run"),
+)}
+REFERENCE = Scenario("reference", _fault_none, "no fault")
+
+
+def _settings(broker: Broker, cfg: ChaosConfig, tag: str) -> Settings:
+    run = uuid.uuid4().hex[:8]
+    return Settings(
+        app_id=f"chaos-{tag}-{run}", data_dir=cfg.work / f"{tag}-{run}", log_level="info",
+        kafka={"bootstrap": broker.bootstrap, "topic_prefix": f"c{run}.", "partitions": cfg.partitions},
+        clickhouse={"flush_seconds": 0.5}, metrics={"port": free_port()},
+        alerts={"repeat_interval_s": cfg.repeat_interval_s},
+    )
+
+
+def _count_topic(bootstrap: str, topic: str, partitions: int) -> dict[str, int]:
+    """Dead letters on ``topic`` by reason."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    parts = [TopicPartition(topic, p) for p in range(partitions)]
+    consumer.assign(parts)
+    consumer.seek_to_beginning(*parts)
+    ends = consumer.end_offsets(parts)
+    reasons: dict[str, int] = {}
+    try:
+        while any(consumer.position(tp) < ends[tp] for tp in parts):
+            for records in consumer.poll(timeout_ms=1000).values():
+                for rec in records:
+                    reason = json.loads(rec.value)["reason"]
+                    reasons[reason] = reasons.get(reason, 0) + 1
+    finally:
+        consumer.close()
+    return reasons
+
+
+def read_outcome(settings: Settings) -> Outcome:
+    """ClickHouse as the stopped worker left it, read in a child process (chDB: one process per directory)."""
+    out = subprocess.run([sys.executable, "-m", "streams.chaos.readback", settings.clickhouse_dsn,  # noqa: S603
+                          settings.clickhouse.database], capture_output=True, check=True, text=True)
+    doc = json.loads(out.stdout)
+    reasons = _count_topic(settings.kafka.bootstrap, settings.kafka.topic("dead-letters"), settings.kafka.partitions)
+    return Outcome(stored=doc["stored"], alerts={k: (v[0], v[1], v[2]) for k, v in doc["alerts"].items()},
+                   dead_letters=sum(reasons.values()), dead_letter_reasons=reasons)
+
+
+def one_run(broker: Broker, cfg: ChaosConfig, scenario: Scenario, batches: list[EventBatch],
+            master: Callable[[Settings], None], seed: int, say: Callable[[str], None]) -> tuple[dict[str, Any],
+                                                                                               Outcome, set[str]]:
+    settings = _settings(broker, cfg, scenario.name)
+    ensure_topics(settings.kafka)
+    worker = WorkerProcess(log_path=settings.data_dir / "worker.log", metrics_port=settings.metrics.port,
+                           env=settings_env(settings))
+    master(settings)
+    worker.start()  # ready: the registers are caught up
+    if scenario.worker_down_first:
+        worker.stop()
+    publisher = Publisher(broker.bootstrap, settings.kafka.topic("events"), batches,
+                          0 if scenario.worker_down_first else cfg.rate_eps, scenario.bad_every)
+    ctx = RunContext(cfg=cfg, broker=broker, settings=settings, worker=worker, publisher=publisher,
+                     rng=random.Random(seed))  # noqa: S311 - fault timing, not secrets
+    started = time.monotonic()
+    publisher.start()
+    stuck = 0
+    try:
+        scenario.fault(ctx)
+        if not worker.running():
+            ctx.restart_worker()
+        deadline = time.monotonic() + cfg.drain_timeout_s
+        while True:
+            progress = ctx.group_progress()
+            if progress is not None and progress[0] >= progress[1]:
+                break
+            if time.monotonic() > deadline or not worker.running():
+                stuck = 1
+                say(f"  stuck: committed/end {progress}, worker running {worker.running()}\n{worker.log_tail(20)}")
+                break
+            time.sleep(0.5)
+        time.sleep(3 * cfg.repeat_interval_s + 2 * settings.clickhouse.flush_seconds)  # held repeats released
+    finally:
+        try:
+            worker.stop()
+        except subprocess.TimeoutExpired:
+            stuck = 1
+            say("  the worker did not stop within 60 s of SIGTERM (killed)")
+    outcome = read_outcome(settings)
+    took = time.monotonic() - started
+    recovery = max(ctx.recoveries, default=0.0)
+    figures = {"faults": ctx.faults, "stuck": stuck, "recovery_s_max": recovery, "run_s": took,
+               "not_acknowledged": publisher.failed, "bad_records": publisher.bad_sent,
+               "dead_letter_reasons": outcome.dead_letter_reasons, "worker_log": str(worker.log_path)}
+    if stuck == 0:  # a stuck run's data dir is kept for the post-mortem
+        shutil.rmtree(settings.data_dir / "worker", ignore_errors=True)
+    return figures, outcome, publisher.acknowledged
+
+
+def campaign(scenario_names: list[str], *, runs: int, cfg: ChaosConfig, say: Callable[[str], None] = print
+             ) -> dict[str, dict[str, Any]]:
+    """Every named scenario ``runs`` times against one reference run; a summary per scenario."""
+    cfg.work.mkdir(parents=True, exist_ok=True)
+    broker = Broker(cfg.work / f"broker-{uuid.uuid4().hex[:6]}")
+    street = build_street(seed=cfg.seed, residents=cfg.residents)
+    batches = list(generate_day(street, seed=cfg.seed, events=cfg.events))
+    say(f"chaos: {sum(len(b.events) for b in batches):,} events in {len(batches):,} uploads, "
+        f"{cfg.residents:,} residents, {cfg.rate_eps:,.0f} events/s offered")
+
+    def master(settings: Settings) -> None:
+        producer = KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all", linger_ms=5)
+        publish_master_data(street, producer=producer, topic=settings.kafka.topic, person_keys=person_keys(settings))
+        producer.flush()
+        producer.close()
+
+    broker.start()
+    summaries: dict[str, dict[str, Any]] = {}
+    try:
+        say("reference run (no fault)")
+        ref_figures, reference, ref_acked = one_run(broker, cfg, REFERENCE, batches, master, cfg.seed, say)
+        ref_check = check(ref_acked, reference, reference)
+        ref_check["lost"] = len(ref_acked - reference.stored.keys())
+        say(f"  reference: {len(reference.alerts):,} alerts, {len(reference.stored):,} events stored, "
+            f"lost {ref_check['lost']}, duplicated {ref_check['duplicated']}, {ref_figures['run_s']:.0f} s")
+        for name in scenario_names:
+            scenario = SCENARIOS[name]
+            per_run = []
+            for i in range(runs):
+                say(f"{name}: run {i + 1}/{runs} ({scenario.help})")
+                figures, outcome, acked = one_run(broker, cfg, scenario, batches, master, cfg.seed + 1 + i, say)
+                counts = check(acked, reference, outcome, bad_records=figures["bad_records"])
+                per_run.append(figures | counts)
+                say(f"  lost {counts['lost']}, duplicated {counts['duplicated']}, alerts missing "
+                    f"{counts['alerts_missing']}, extra {counts['alerts_extra']}, differing "
+                    f"{counts['alerts_differing']}, dead letters unexplained {counts['dead_letters_unexplained']}, "
+                    f"stuck {figures['stuck']}, faults {figures['faults']}, recovery max "
+                    f"{figures['recovery_s_max']:.1f} s, {figures['run_s']:.0f} s")
+            summaries[name] = summarise(name, per_run, cfg, ref_figures, ref_check)
+    finally:
+        broker.stop()
+    return summaries
+
+
+SUMMED = ("lost", "duplicated", "alerts_missing", "alerts_extra", "alerts_differing", "dead_letters_unexplained",
+          "dead_letters_missing", "stuck", "faults", "not_acknowledged")
+
+
+def summarise(name: str, per_run: list[dict[str, Any]], cfg: ChaosConfig, ref_figures: dict[str, Any],
+              ref_check: dict[str, object]) -> dict[str, Any]:
+    summary: dict[str, Any] = {"scenario": name, "runs": len(per_run)}
+    summary |= {k: sum(int(r[k]) for r in per_run) for k in SUMMED}
+    summary["recovery_s_max"] = max((r["recovery_s_max"] for r in per_run), default=0.0)
+    summary["events_per_run"] = per_run[0]["events"] if per_run else 0
+    summary["alerts_expected"] = per_run[0]["alerts_expected"] if per_run else 0
+    summary["reference"] = {"lost": ref_check["lost"], "duplicated": ref_check["duplicated"],
+                            "run_s": ref_figures["run_s"]}
+    summary["config"] = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(cfg).items()}
+    summary["per_run"] = per_run
+    return summary
