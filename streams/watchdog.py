@@ -73,6 +73,13 @@ class StallWatch:
         return [tp for tp, seen in self._seen.items() if seen.stalled]
 
 
+def watched(assigned: Iterable[Any], changelogs: Iterable[str]) -> list[Any]:
+    """The partitions whose committed offset should move: the assigned ones, less the tables' changelogs (read
+    only to recover a table, never committed by the group, so their "lag" is every record the worker wrote)."""
+    skip = set(changelogs)
+    return [tp for tp in assigned if tp.topic not in skip]
+
+
 def _offsets(app: faust.App, tps: Iterable[Any]) -> dict[Hashable, tuple[int | None, int | None]]:
     consumer: Any = app.consumer
     out: dict[Hashable, tuple[int | None, int | None]] = {}
@@ -98,7 +105,7 @@ async def run(app: faust.App, watch: StallWatch, *, ready: asyncio.Event) -> Non
         offsets: dict[Hashable, tuple[int | None, int | None]] = {}
         if app.flow_control.is_active():
             try:
-                offsets = _offsets(app, app.assignor.assigned_actives())
+                offsets = _offsets(app, watched(app.assignor.assigned_actives(), app.tables.changelog_topics))
             except Exception as exc:  # a watchdog must not take the worker down
                 log.warning("stall watchdog could not read offsets: %s", type(exc).__name__)
         stalled, recovered = watch.observe(time.monotonic(), offsets)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from streams.watchdog import StallWatch
+from kafka import TopicPartition
+
+from streams.watchdog import StallWatch, watched
 
 
 def test_records_waiting_behind_an_unmoving_offset_are_a_stall_once_it_lasts_stall_after() -> None:
@@ -41,3 +43,15 @@ def test_a_stall_ends_when_the_offset_moves_the_lag_clears_or_the_partition_is_r
     watch.observe(20, {"a": (2, 9)})
     assert watch.observe(24, {"a": (2, 9)}) == ([], [])
     assert watch.observe(25, {"a": (2, 9)}) == (["a"], [])
+
+
+def test_table_changelogs_are_not_watched_since_the_group_never_commits_them() -> None:
+    events, rule_input = TopicPartition("p.events", 0), TopicPartition("p.app.rule-input", 1)
+    changelogs = [TopicPartition("app-rule-state-changelog", 0), TopicPartition("app-alert-book-changelog", 3)]
+    assigned = [events, *changelogs, rule_input]
+    assert watched(assigned, {"app-rule-state-changelog", "app-alert-book-changelog"}) == [events, rule_input]
+    watch = StallWatch(stall_after=60)
+    offsets = {tp: (None, 500) for tp in watched(assigned, {tp.topic for tp in changelogs})} | {events: (10, 10)}
+    watch.observe(0.0, offsets)
+    watch.observe(61.0, offsets)
+    assert watch.stalled() == [rule_input]  # a real stall still shows; the changelogs' 500 records do not

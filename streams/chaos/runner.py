@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError
 
 from schemas import EventBatch
 from streams.chaos.checker import Outcome, check
@@ -160,15 +161,16 @@ class RunContext:
         try:
             admin = KafkaAdminClient(bootstrap_servers=self.broker.bootstrap, request_timeout_ms=3000)
             consumer = KafkaConsumer(bootstrap_servers=self.broker.bootstrap, request_timeout_ms=3000)
-        except Exception:
+        except (KafkaError, OSError):  # the broker is down in this scenario; ask again later
             return None
         try:
             parts = [TopicPartition(topic, p) for p in range(self.settings.kafka.partitions)]
-            committed = admin.list_consumer_group_offsets(self.settings.app_id)
+            group = self.settings.app_id
+            committed = admin.list_group_offsets(group).get(group, {})
             ends = consumer.end_offsets(parts)
             return (sum(committed[tp].offset for tp in parts if tp in committed and committed[tp].offset >= 0),
                     sum(ends.values()))
-        except Exception:
+        except (KafkaError, OSError):
             return None
         finally:
             admin.close()
