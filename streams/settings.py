@@ -50,6 +50,12 @@ class KafkaSettings(BaseModel):
         default=8.0, gt=0, le=300,
         description="How long a command waits for the broker at start-up before it gives up with one line.",
     )
+    static_membership: bool = Field(
+        default=True,
+        description="Join the group as a static member (id from app id and data directory): a restarted worker gets "
+                    "its partitions back at once; a worker stopped for good hands them over after the session "
+                    "timeout (60 s).",
+    )
     fetch_max_wait_ms: int = Field(
         default=10, ge=0, le=1_500,
         description="How long the worker's fetch may wait at the broker for data: bounds each hop's added delay.",

@@ -251,6 +251,7 @@ class Scenario:
 
 
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
+    Scenario("none", _fault_none, "no fault: a second fault-free run, the checker's control"),
     Scenario("worker-kill", _fault_worker_kill, "SIGKILL the worker at random moments mid-stream, restart it"),
     Scenario("broker-restart", _fault_broker_restart, "stop the broker and start it again mid-stream"),
     Scenario("backlog", _fault_backlog, "publish the whole input while the worker is down; it drains it",
@@ -265,7 +266,7 @@ REFERENCE = Scenario("reference", _fault_none, "no fault")
 def _settings(broker: Broker, cfg: ChaosConfig, tag: str) -> Settings:
     run = uuid.uuid4().hex[:8]
     return Settings(
-        app_id=f"chaos-{tag}-{run}", data_dir=cfg.work / f"{tag}-{run}", log_level="info",
+        app_id=f"chaos-{tag}-{run}", data_dir=(cfg.work / f"{tag}-{run}").resolve(), log_level="info",
         kafka={"bootstrap": broker.bootstrap, "topic_prefix": f"c{run}.", "partitions": cfg.partitions},
         clickhouse={"flush_seconds": 0.5}, metrics={"port": free_port()},
         alerts={"repeat_interval_s": cfg.repeat_interval_s},
@@ -297,7 +298,7 @@ def read_outcome(settings: Settings) -> Outcome:
                           settings.clickhouse.database], capture_output=True, check=True, text=True)
     doc = json.loads(out.stdout)
     reasons = _count_topic(settings.kafka.bootstrap, settings.kafka.topic("dead-letters"), settings.kafka.partitions)
-    return Outcome(stored=doc["stored"], alerts={k: (v[0], v[1], v[2]) for k, v in doc["alerts"].items()},
+    return Outcome(stored=doc["stored"], alerts={k: (v[0], v[1], v[2], v[3]) for k, v in doc["alerts"].items()},
                    dead_letters=sum(reasons.values()), dead_letter_reasons=reasons)
 
 
@@ -386,7 +387,8 @@ def campaign(scenario_names: list[str], *, runs: int, cfg: ChaosConfig, say: Cal
                 per_run.append(figures | counts)
                 say(f"  lost {counts['lost']}, duplicated {counts['duplicated']}, alerts missing "
                     f"{counts['alerts_missing']}, extra {counts['alerts_extra']}, differing "
-                    f"{counts['alerts_differing']}, dead letters unexplained {counts['dead_letters_unexplained']}, "
+                    f"{counts['alerts_differing']} (clock-driven rules: {counts['clock_alerts_differing']} differ), "
+                    f"dead letters unexplained {counts['dead_letters_unexplained']}, "
                     f"stuck {figures['stuck']}, faults {figures['faults']}, recovery max "
                     f"{figures['recovery_s_max']:.1f} s, {figures['run_s']:.0f} s")
             summaries[name] = summarise(name, per_run, cfg, ref_figures, ref_check)
@@ -395,7 +397,8 @@ def campaign(scenario_names: list[str], *, runs: int, cfg: ChaosConfig, say: Cal
     return summaries
 
 
-SUMMED = ("lost", "duplicated", "alerts_missing", "alerts_extra", "alerts_differing", "dead_letters_unexplained",
+SUMMED = ("lost", "duplicated", "alerts_missing", "alerts_extra", "alerts_differing", "clock_alerts_differing",
+          "dead_letters_unexplained",
           "dead_letters_missing", "stuck", "faults", "not_acknowledged")
 
 
