@@ -46,7 +46,6 @@ from streams.simulate.run import person_keys, producer_for
 from streams.topics import create_topic, ensure_topics
 
 log = logging.getLogger("gridwatch.bench")
-BROKER_SH = REPO_ROOT / "infra" / "kafka" / "broker.sh"
 
 
 @dataclass(frozen=True)

@@ -151,8 +151,8 @@ class AlertBook:
         return self._gate(key, self._observe(key, finding, event, detected_at), detected_at)
 
     def due(self, now: datetime) -> list[str]:
-        """Fingerprints whose held repeats are due for ``release`` at ``now``, soonest first."""
-        return [key for key, at in sorted(self._held.items(), key=lambda item: item[1]) if at <= now]
+        """Fingerprints whose held repeats are due for ``release`` at ``now``."""
+        return [key for key, at in self._held.items() if at <= now]
 
     def release(self, fingerprint: str, now: datetime) -> Alert | None:
         """The alert with its held repeats, to publish now (``None`` if nothing is held for it any more)."""

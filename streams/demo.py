@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -28,13 +27,13 @@ from kafka import KafkaConsumer, TopicPartition
 from tqdm import tqdm  # type: ignore[import-untyped]
 
 from schemas import Alert, Place
+from streams.broker import broker_sh
 from streams.process import WorkerProcess, settings_env
 from streams.scrape import metric, scrape, total
-from streams.settings import REPO_ROOT, Settings
+from streams.settings import Settings
 from streams.simulate.incidents import Incident
 from streams.simulate.run import run_simulation
 
-BROKER_SH = REPO_ROOT / "infra" / "kafka" / "broker.sh"
 _COLOURS = {"critical": "\033[1;41;97m", "high": "\033[1;31m", "warning": "\033[33m", "info": "\033[36m"}
 _RESET = "\033[0m"
 
@@ -233,13 +232,13 @@ def _wait_for_sink(port: int, timeout: float) -> bool:
 def local_broker(settings: Settings) -> Iterator[None]:
     """The project's broker for the duration; stopped after only if this started it."""
     env = _broker_env(settings)
-    was_running = _broker("status", env, check=False) == 0
-    _broker("start", env, check=True)
+    was_running = broker_sh("status", env, check=False) == 0
+    broker_sh("start", env, check=True)
     try:
         yield
     finally:
         if not was_running:
-            _broker("stop", env, check=False)
+            broker_sh("stop", env, check=False)
 
 
 def _step(what: str, action: Callable[[], object]) -> None:
@@ -252,11 +251,6 @@ def _step(what: str, action: Callable[[], object]) -> None:
     except Exception as exc:  # keep shutting down whatever failed
         with contextlib.suppress(BrokenPipeError, OSError):
             print(f"{what}: failed ({type(exc).__name__})", file=sys.stderr)
-
-
-def _broker(action: str, env: dict[str, str], *, check: bool) -> int:
-    done = subprocess.run(["bash", str(BROKER_SH), action], env=env, check=check)  # noqa: S603, S607
-    return done.returncode
 
 
 def _clickhouse_report(settings: Settings) -> None:

@@ -8,8 +8,6 @@ tests never see each other's messages.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from streams.broker import EphemeralBroker
 from streams.process import WorkerProcess, free_port, settings_env
-from streams.settings import REPO_ROOT, Settings
-
-BROKER_SH = REPO_ROOT / "infra" / "kafka" / "broker.sh"
+from streams.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -30,18 +27,12 @@ class Broker:
 
 @pytest.fixture(scope="session")
 def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    port = free_port()
-    env = os.environ | {
-        "KAFKA_PORT": str(port),
-        "KAFKA_CONTROLLER_PORT": str(free_port()),
-        "KAFKA_DATA_DIR": str(tmp_path_factory.mktemp("kafka")),
-        "KAFKA_HEAP_OPTS": "-Xms256m -Xmx768m",
-    }
-    subprocess.run(["bash", str(BROKER_SH), "start"], env=env, check=True)
+    broker = EphemeralBroker(tmp_path_factory.mktemp("kafka"))
+    broker.start()
     try:
-        yield Broker(bootstrap=f"127.0.0.1:{port}")
+        yield Broker(bootstrap=broker.bootstrap)
     finally:
-        subprocess.run(["bash", str(BROKER_SH), "stop"], env=env, check=False)
+        broker.stop()
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
 from schemas import EventBatch
+from streams.broker import EphemeralBroker as Broker
 from streams.chaos.checker import Outcome, check
 from streams.process import WorkerProcess, free_port, settings_env
 from streams.settings import REPO_ROOT, Settings
@@ -45,7 +46,6 @@ from streams.simulate.run import person_keys
 from streams.topics import ensure_topics
 
 log = logging.getLogger("gridwatch.chaos")
-BROKER_SH = REPO_ROOT / "infra" / "kafka" / "broker.sh"
 
 
 @dataclass(frozen=True)
@@ -60,29 +60,6 @@ class ChaosConfig:
     repeat_interval_s: float = 2.0
     drain_timeout_s: float = 300.0
     work: Path = REPO_ROOT / ".data" / "chaos"
-
-
-# --- the campaign's broker ---------------------------------------------------------------
-
-
-class Broker:
-    """A broker of the campaign's own, on free ports, that a scenario may stop and start again."""
-
-    def __init__(self, work: Path) -> None:
-        self.port = free_port()
-        self.env = os.environ | {
-            "KAFKA_PORT": str(self.port), "KAFKA_CONTROLLER_PORT": str(free_port()),
-            "KAFKA_DATA_DIR": str(work / "kafka"), "KAFKA_HEAP_OPTS": "-Xms256m -Xmx768m",
-        }
-        self.bootstrap = f"127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        subprocess.run(["bash", str(BROKER_SH), "start"], env=self.env, check=True,  # noqa: S603, S607
-                       stdout=subprocess.DEVNULL)
-
-    def stop(self) -> None:
-        subprocess.run(["bash", str(BROKER_SH), "stop"], env=self.env, check=False,  # noqa: S603, S607
-                       stdout=subprocess.DEVNULL)
 
 
 # --- input ---------------------------------------------------------------------------------
@@ -356,7 +333,7 @@ def campaign(scenario_names: list[str], *, runs: int, cfg: ChaosConfig, say: Cal
              ) -> dict[str, dict[str, Any]]:
     """Every named scenario ``runs`` times against one reference run; a summary per scenario."""
     cfg.work.mkdir(parents=True, exist_ok=True)
-    broker = Broker(cfg.work / f"broker-{uuid.uuid4().hex[:6]}")
+    broker = Broker(cfg.work / f"broker-{uuid.uuid4().hex[:6]}" / "kafka", quiet=True)
     street = build_street(seed=cfg.seed, residents=cfg.residents)
     batches = list(generate_day(street, seed=cfg.seed, events=cfg.events))
     say(f"chaos: {sum(len(b.events) for b in batches):,} events in {len(batches):,} uploads, "
