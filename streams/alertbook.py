@@ -32,6 +32,14 @@ Decisions, written down because operations rely on them:
   ``place`` stay those of the opening event (the ClickHouse sorting key).
   How late an event may be at all is the stream's lateness setting, not the
   book's: the book judges whatever reaches it.
+* Past occurrences. An event more than a window before the alert's opening
+  event is no part of it: in event-time order it would have been an
+  occurrence of its own, alerted (and expired) before this one opened. The
+  book does not reopen the past, and it ignores such a finding. This is also
+  what keeps a replay exact across an expiry: after a crash, the worker
+  re-runs the events of the expired alert, whose ids the new alert does not
+  list; counted, they raised the new alert's count (the fault campaign's
+  SIGKILLs found a red code counted 4 times for 3 scans).
 * Rules resolve their own alerts. A finding with ``resolves=True`` resolves
   the open alert of its fingerprint (by ``rule:<rule_id>``, note = the
   finding's Chinese summary, which is what the grid reads) and opens nothing;
@@ -202,6 +210,8 @@ class AlertBook:
                 return []
             return [self._open(finding, event, detected_at)]
         window = self.window(finding.rule_id)
+        if event.event_time < current.event_time - window:
+            return []  # a past occurrence (an expired predecessor's event replayed after a crash): not this one's
         if event.event_time - _last_event_time(current) <= window:
             return [self._fold(current, finding, event, detected_at)]
         opened = build_alert(finding, event, detected_at=detected_at)

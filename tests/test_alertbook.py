@@ -93,6 +93,25 @@ def test_after_the_window_the_old_alert_expires_and_a_new_one_opens() -> None:
     assert b.current(old.fingerprint) == new
 
 
+def test_a_replayed_event_of_the_expired_alert_does_not_count_into_the_one_that_continued_it() -> None:
+    b = book()
+    b.observe(FEVER, event("e1", 0), detected_at=DETECTED)
+    _, new = b.observe(FEVER, event("e2", 30), detected_at=DETECTED)
+    b.observe(FEVER, event("e3", 31), detected_at=DETECTED)
+    # after a crash the worker re-runs e1..e3: e1 belongs to the expired alert, e2 and e3 are listed
+    for replayed in ("e1", 0), ("e2", 30), ("e3", 31):
+        assert b.observe(FEVER, event(*replayed), detected_at=DETECTED + timedelta(hours=1)) == []
+    current = b.current(new.fingerprint)
+    assert current is not None and (current.alert_id, current.count) == (new.alert_id, 2)
+
+
+def test_a_late_event_within_a_window_before_the_opening_one_still_counts() -> None:
+    b = book()
+    b.observe(FEVER, event("e1", 30), detected_at=DETECTED)
+    assert only(b.observe(FEVER, event("e0", 21), detected_at=DETECTED)).count == 2
+    assert b.observe(FEVER, event("e-1", 19), detected_at=DETECTED) == []  # more than a window before: the past
+
+
 def test_windows_come_per_rule_from_a_mapping_or_a_function() -> None:
     by_map = book({"fever": timedelta(minutes=30)})
     by_map.observe(FEVER, event("e1", 0), detected_at=DETECTED)

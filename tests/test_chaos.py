@@ -8,10 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from streams.chaos.checker import PROMISES
 from streams.chaos.runner import ChaosConfig, campaign
-
-PROMISES = ("lost", "duplicated", "alerts_missing", "alerts_extra", "alerts_differing", "dead_letters_unexplained",
-            "dead_letters_missing", "stuck")
 
 
 def test_sigkills_mid_stream_and_bad_records_lose_double_and_stick_nothing(tmp_path: Path) -> None:

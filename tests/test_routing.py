@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 
 from schemas import EnrichedBatch
 from schemas.internal import RuleInputBatch
-from streams.agents.events import MAX_ITEMS, SourceWatermark, _Take, enriched_batch_json
+from streams.agents.events import MAX_ITEMS, _Take, enriched_batch_json
 from streams.agents.tables import partition_of
 from tests.factories import NIGHT, enriched_event
 
@@ -78,18 +77,6 @@ def test_routed_events_go_in_event_time_order_whatever_partition_they_came_from(
     times = [item.event.event_time for item in batch.items]
     assert times == sorted(times)
     assert [item.event.event_id for item in batch.items] == ["a0", "b0", "a10", "b10", "a20", "b20"]
-
-
-def test_the_low_watermark_is_the_slowest_active_partition_and_an_idle_one_stops_holding_it() -> None:
-    clock = SourceWatermark(idle_after=0.05)
-    assert clock.low() is None
-    clock.see(0, NIGHT + timedelta(minutes=30))
-    clock.see(1, NIGHT)
-    clock.see(0, NIGHT + timedelta(minutes=10))  # a late event never moves a partition back
-    assert clock.low() == NIGHT
-    time.sleep(0.06)
-    clock.see(0, NIGHT + timedelta(minutes=31))  # partition 1 has gone quiet
-    assert clock.low() == NIGHT + timedelta(minutes=31)
 
 
 def test_records_assembled_from_each_events_json_read_back_as_the_models_would_write_them() -> None:

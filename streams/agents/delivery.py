@@ -73,6 +73,10 @@ class Ownership:
             found = mine if found is None else found & mine
         return frozenset(found or ())
 
+    def assigned(self, topic: str) -> frozenset[int]:
+        """Partition numbers of ``topic`` assigned here as active, whatever the flow's state or ``enabled``."""
+        return frozenset(tp.partition for tp in self._app.assignor.assigned_actives() if tp.topic == topic)
+
 
 class AlertPublisher:
     """Every alert revision to ``alerts``, keyed by large grid so each grid's revisions stay in order."""

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+from faust.types import TP
 
 from schemas import EnrichedEvent
 from schemas.common import SCHEMA_VERSION
@@ -37,6 +38,7 @@ from streams.codec import Rejected, decode_batch, safe_error
 from streams.engine import Family
 from streams.judging import PartitionJudge
 from streams.metrics import ENRICHMENT_MISSES, EVENTS_CONSUMED, FIELDS_REFUSED, HANDOFFS, RECORDS_CONSUMED
+from streams.watermark import SourceWatermark
 
 log = logging.getLogger(__name__)
 MAX_ITEMS = 200
@@ -126,30 +128,6 @@ class _Take:
         return out
 
 
-class SourceWatermark:
-    """The event time every active partition of the events topic has reached (the low watermark).
-
-    A take holds runs of several partitions that are consumed unevenly (a
-    backlog drains partition by partition), so the latest event time seen is
-    no clock: judged against it, a partition behind the others would be late
-    as a whole. The minimum over partitions is; a partition idle for
-    ``idle_after`` seconds stops holding it back (a terminal offline at night).
-    """
-
-    def __init__(self, idle_after: float = 60.0) -> None:
-        self._high: dict[int, tuple[datetime, float]] = {}
-        self._idle_after = idle_after
-
-    def see(self, partition: int, event_time: datetime) -> None:
-        high = self._high.get(partition)
-        self._high[partition] = (max(high[0], event_time) if high else event_time, time.monotonic())
-
-    def low(self) -> datetime | None:
-        now = time.monotonic()
-        active = [t for t, seen in self._high.values() if now - seen <= self._idle_after]
-        return min(active) if active else None
-
-
 def register(p: Pipeline, feeder: SinkFeeder, judge: PartitionJudge, deliver: FindingDelivery,
              ownership: Ownership, *, state_changelog: str) -> None:
     source = p.topics["events"]
@@ -160,6 +138,14 @@ def register(p: Pipeline, feeder: SinkFeeder, judge: PartitionJudge, deliver: Fi
     partitions = p.settings.kafka.partitions
     engine = p.engine
     source_watermark = SourceWatermark()
+
+    def drained(partition: int) -> bool:
+        """Whether the consumer has read all of an events partition (its end offset known and reached)."""
+        consumer = p.app.consumer
+        tp = TP(name, partition)
+        end = consumer.highwater(tp)
+        position = consumer._read_offset.get(tp)  # type: ignore[attr-defined]  # seek: committed; then last read
+        return end is not None and (end == 0 or (position is not None and position >= end))
 
     async def handle(msg: Any, take: _Take) -> list[EnrichedEvent]:
         if msg.value is None:
@@ -212,7 +198,8 @@ def register(p: Pipeline, feeder: SinkFeeder, judge: PartitionJudge, deliver: Fi
 
     async def judge_take(take: _Take) -> None:
         """Owned partitions judged here (state pinned to each, before any await); the rest to ``rule-input``."""
-        watermark = source_watermark.low()
+        source_watermark.assign(ownership.assigned(name))
+        watermark = source_watermark.low(drained)
         owned = ownership.partitions(*owned_topics)
         found = take.findings
         failed: list[tuple[_Routed, Exception]] = []

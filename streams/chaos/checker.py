@@ -62,6 +62,11 @@ def by_fingerprint(alerts: Mapping[str, FinalAlert], *, clock: bool = False) -> 
     return {fp: (tuple(sorted(statuses[fp])), counts[fp]) for fp in statuses}
 
 
+PROMISES = ("lost", "duplicated", "alerts_missing", "alerts_extra", "alerts_differing", "dead_letters_unexplained",
+            "dead_letters_missing", "stuck")
+"""The counts a run that kept its promises has at 0 (``stuck`` comes from the runner, the rest from ``check``)."""
+
+
 def check(acknowledged: Set[str], reference: Outcome, run: Outcome, *, bad_records: int = 0) -> dict[str, object]:
     """The counts of one run; every count is 0 when the run kept its promises."""
     lost = sorted(acknowledged - run.stored.keys())

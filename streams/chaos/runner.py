@@ -38,7 +38,7 @@ from kafka.errors import KafkaError
 
 from schemas import EventBatch
 from streams.broker import EphemeralBroker as Broker
-from streams.chaos.checker import Outcome, check
+from streams.chaos.checker import PROMISES, Outcome, check
 from streams.process import WorkerProcess, free_port, settings_env
 from streams.settings import REPO_ROOT, Settings
 from streams.simulate import build_street, generate_day, publish_master_data
@@ -324,8 +324,7 @@ def one_run(broker: Broker, cfg: ChaosConfig, scenario: Scenario, batches: list[
     figures = {"faults": ctx.faults, "stuck": stuck, "recovery_s_max": recovery, "run_s": took,
                "not_acknowledged": publisher.failed, "bad_records": publisher.bad_sent,
                "dead_letter_reasons": outcome.dead_letter_reasons, "worker_log": str(worker.log_path)}
-    if stuck == 0:  # a stuck run's data dir is kept for the post-mortem
-        shutil.rmtree(settings.data_dir / "worker", ignore_errors=True)
+    figures["data_dir"] = str(settings.data_dir)
     return figures, outcome, publisher.acknowledged
 
 
@@ -352,6 +351,7 @@ def campaign(scenario_names: list[str], *, runs: int, cfg: ChaosConfig, say: Cal
         ref_figures, reference, ref_acked = one_run(broker, cfg, REFERENCE, batches, master, cfg.seed, say)
         ref_check = check(ref_acked, reference, reference)
         ref_check["lost"] = len(ref_acked - reference.stored.keys())
+        _discard_data(ref_figures, ref_check)
         say(f"  reference: {len(reference.alerts):,} alerts, {len(reference.stored):,} events stored, "
             f"lost {ref_check['lost']}, duplicated {ref_check['duplicated']}, {ref_figures['run_s']:.0f} s")
         for name in scenario_names:
@@ -362,6 +362,7 @@ def campaign(scenario_names: list[str], *, runs: int, cfg: ChaosConfig, say: Cal
                 figures, outcome, acked = one_run(broker, cfg, scenario, batches, master, cfg.seed + 1 + i, say)
                 counts = check(acked, reference, outcome, bad_records=figures["bad_records"])
                 per_run.append(figures | counts)
+                _discard_data(figures, counts)
                 say(f"  lost {counts['lost']}, duplicated {counts['duplicated']}, alerts missing "
                     f"{counts['alerts_missing']}, extra {counts['alerts_extra']}, differing "
                     f"{counts['alerts_differing']} (clock-driven rules: {counts['clock_alerts_differing']} differ), "
@@ -372,6 +373,13 @@ def campaign(scenario_names: list[str], *, runs: int, cfg: ChaosConfig, say: Cal
     finally:
         broker.stop()
     return summaries
+
+
+def _discard_data(figures: dict[str, Any], counts: dict[str, Any]) -> None:
+    """Remove a run's worker data unless a promise was broken there: then it is kept for the post-mortem."""
+    if figures["stuck"] == 0 and not any(counts[k] for k in PROMISES if k != "stuck"):
+        shutil.rmtree(Path(figures["data_dir"]) / "worker", ignore_errors=True)
+        figures["data_dir"] = None
 
 
 SUMMED = ("lost", "duplicated", "alerts_missing", "alerts_extra", "alerts_differing", "clock_alerts_differing",
