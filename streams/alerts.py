@@ -49,7 +49,9 @@ def subject_of(finding: Finding, event: EnrichedEvent) -> str:
 
 
 def place_key(place: Place, scope: str = "") -> str:
-    """The place part of a fingerprint: the checkpoint, else the compound, else nowhere."""
+    """The place part of a fingerprint: the checkpoint, else the compound, else nowhere (scope "subject")."""
+    if scope == "subject":
+        return ""
     if place.checkpoint_id and scope != "compound":
         return f"checkpoint:{place.checkpoint_id}"
     if place.compound_id:

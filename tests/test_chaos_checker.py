@@ -29,7 +29,10 @@ def test_missing_extra_and_differing_alerts_are_told_apart_by_fingerprint() -> N
                                                    "a3": ("fp3", "open", 1, "fever")})
     counts = check({"e1", "e2", "e3"}, REFERENCE, run)
     assert (counts["alerts_missing"], counts["alerts_extra"], counts["alerts_differing"]) == (1, 1, 1)
-    assert counts["samples"]["alerts_differing"] == [("fp1", (("open",), 3), (("open",), 4))]
+    samples = counts["samples"]
+    assert samples["alerts_differing"] == [("fp1", "fever", (("open",), 3), (("open",), 4))]  # type: ignore[index]
+    assert (samples["alerts_missing"], samples["alerts_extra"]) == (  # type: ignore[index]
+        [("fp2", "fever")], [("fp3", "fever")])
 
 
 def test_the_same_condition_opened_by_another_event_is_the_same_alert() -> None:

@@ -252,7 +252,7 @@ def expected_revisions(register_events: tuple[str, ...]) -> list[Rev]:
         *alert("bypass_entry", "high", at_checkpoint(DINGYANG_INNER), key(BYPASS_ID), "bp-2", scope="compound"),
         *alert("invalid_identity", "high", at_checkpoint(FAR_CP), key(MALFORMED_ID), "inv-1"),
         *alert("risk_area_arrival", "high", dy_gate, key(RISK_ID), "risk-1"),
-        *alert("impossible_travel", "high", at_checkpoint(FAR_CP), key(TRAVEL_ID), "tr-2"),
+        *alert("impossible_travel", "high", at_checkpoint(FAR_CP), key(TRAVEL_ID), "tr-2", scope="subject"),
         *alert("origin_mismatch", "high", wf_gate, key(RETURNEE_ID), "ret-1"),
         *alert("dwelling_overcrowded", "warning", wenfeng, f"dwelling:{CROWDED_FLAT}", "crowd-4"),
         *alert("quarantine_breach", "critical", wf_gate, key(QUARANTINE_ID), "qb-1",

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from schemas import Checkpoint, EnrichedEvent, Severity
+from streams.alerts import fingerprint
 from streams.geo import distance_m
 from streams.rules.base import Finding
 from streams.rules.bypass import HISTORY, BypassEntry, GateHistory, PendingChecks
@@ -370,6 +371,18 @@ def test_out_of_order_events_compare_by_absolute_time_and_keep_the_latest() -> N
     clash = rule.evaluate(ev("late-clash", at(9.5), **FAR))
     assert clash is not None and clash.severity is Severity.CRITICAL
     assert rule.evaluate(ev("next", at(11))) is None  # still compared with "latest", not the late one
+
+
+def test_a_journey_is_one_condition_named_the_same_whichever_of_its_events_arrives_first() -> None:
+    in_order, reversed_ = travel(), travel()
+    in_order.evaluate(ev("here", at(0)))
+    first = in_order.evaluate(ev("there", at(0.5), **FAR))
+    reversed_.evaluate(ev("there", at(0.5), **FAR))  # a replay after a crash took the uploads the other way round
+    second = reversed_.evaluate(ev("here", at(0)))
+    assert first is not None and second is not None
+    assert (first.scope, first.summary_en) == (second.scope, second.summary_en) == ("subject", first.summary_en)
+    assert fingerprint(first.rule_id, "pk", DINGYANG_GATE, first.scope) == fingerprint(
+        second.rule_id, "pk", FAR["place"], second.scope)  # type: ignore[arg-type]
 
 
 def test_events_without_location_or_person_are_skipped() -> None:

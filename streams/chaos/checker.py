@@ -88,9 +88,14 @@ def check(acknowledged: Set[str], reference: Outcome, run: Outcome, *, bad_recor
         + sum(1 for i in ref_clock.keys() & got_clock.keys() if ref_clock[i] != got_clock[i]),
         "dead_letters_unexplained": max(0, run.dead_letters - bad_records),
         "dead_letters_missing": max(0, bad_records - run.dead_letters),
-        "samples": {
-            "lost": lost[:SAMPLE], "duplicated": doubled[:SAMPLE], "alerts_missing": missing[:SAMPLE],
-            "alerts_extra": extra[:SAMPLE],
-            "alerts_differing": [(i, ref[i], got[i]) for i in differing[:SAMPLE]],
+        "samples": {  # fingerprints with their rule, to start the search from
+            "lost": lost[:SAMPLE], "duplicated": doubled[:SAMPLE],
+            "alerts_missing": [(i, _rule_of(reference, i)) for i in missing[:SAMPLE]],
+            "alerts_extra": [(i, _rule_of(run, i)) for i in extra[:SAMPLE]],
+            "alerts_differing": [(i, _rule_of(run, i), ref[i], got[i]) for i in differing[:SAMPLE]],
         },
     }
+
+
+def _rule_of(outcome: Outcome, fingerprint: str) -> str:
+    return next((rule for fp, _, _, rule in outcome.alerts.values() if fp == fingerprint), "")

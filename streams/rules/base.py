@@ -20,7 +20,7 @@ class Finding:
     ``subject`` names what the alert is about for its fingerprint (rule,
     subject, place): empty means the event's person key; rules about a dwelling
     or a checkpoint set e.g. ``dwelling:<id>`` or ``checkpoint:<id>``.
-    ``scope`` widens the fingerprint's place to the compound.
+    ``scope`` widens the fingerprint's place to the compound, or drops it.
     ``related_event_ids`` are earlier events that make up the finding (the
     passage before an impossible journey). ``resolves`` says the condition is
     over: the open alert with this fingerprint is resolved, no new one opens.
@@ -42,7 +42,8 @@ class Finding:
     register_change: bool = False
     scope: str = ""
     """The place part of the fingerprint: "" = the checkpoint, else the compound; "compound" = the compound
-    only, for conditions of a compound that different checkpoints report (and resolve)."""
+    only, for conditions of a compound that different checkpoints report (and resolve); "subject" = no place,
+    for conditions between places (an impossible journey is one condition whichever checkpoint reports it)."""
 
 
 class Rule(Protocol):

@@ -21,6 +21,13 @@ time. Out of order: an event is compared with the stored one symmetrically
 (the absolute time difference), and the stored one is replaced only by a
 later event, so a late event is judged against its nearest known neighbour in
 time and does not roll the state back.
+
+The fingerprint has no place (``scope="subject"``): which of the two events
+reports the journey depends on the order their uploads arrive in, which a
+replay after a crash does not keep, so a fingerprint by checkpoint made the
+same journey two different alerts (found by ``gridwatch chaos worker-kill``).
+The alert is placed where the reporting event was; its text names both
+checkpoints in event-time order.
 """
 
 from __future__ import annotations
@@ -56,7 +63,7 @@ _FIX: Final = Builder(LastFix)
 
 class ImpossibleTravel(BaseRule):
     rule_id = "impossible_travel"
-    version = 1
+    version = 2
 
     def __init__(
         self,
@@ -101,6 +108,8 @@ class ImpossibleTravel(BaseRule):
         if hours > 0 and km / hours <= self.max_speed_kmh:
             return None
         other, here = stored.checkpoint_id or "?", event.place.checkpoint_id or "?"
+        if event.event_time < stored.at:  # named in event-time order, whichever arrived first
+            other, here = here, other
         seconds = int(gap.total_seconds())
         if gap <= self.same_time_window:
             finding = self.finding(
@@ -121,4 +130,6 @@ class ImpossibleTravel(BaseRule):
                 f"({speed:.0f} km/h, limit {self.max_speed_kmh:.0f})",
                 "verify the person's identity against the card; ask who else uses the code",
             )
-        return replace(finding, related_event_ids=(stored.event_id,))
+        # one condition of the person, whichever of the two checkpoints reports it: the order the two uploads
+        # arrive in decides that, and a replay after a crash may take them the other way round
+        return replace(finding, related_event_ids=(stored.event_id,), scope="subject")
