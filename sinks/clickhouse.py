@@ -42,6 +42,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
@@ -145,7 +146,7 @@ class ClickHouseSink:
     sink in an app factory costs nothing and cannot fail on the network.
     """
 
-    def __init__(self, *, dsn: str, database: str = "gridwatch") -> None:
+    def __init__(self, *, dsn: str, database: str = "gridwatch", refuse_writes_while: Path | None = None) -> None:
         """Remember where to connect.
 
         :param dsn: ``chdb:///abs/path`` for an embedded chDB engine, or
@@ -153,6 +154,8 @@ class ClickHouseSink:
             logged, since it may carry a password.
         :param database: Database holding the tables; created by ``setup()``.
             Must be a plain identifier (it is spliced into DDL and queries).
+        :param refuse_writes_while: A fault drill's switch: while this file
+            exists, every insert raises ``SinkUnavailable`` as an outage would.
         """
         _check_identifier(database)
         self._dsn = dsn
@@ -160,6 +163,7 @@ class ClickHouseSink:
         self._client: Client | None = None
         self._contexts: dict[str, InsertContext] = {}
         self._lock = threading.Lock()
+        self._refuse_while = refuse_writes_while
 
     @property
     def database(self) -> str:
@@ -341,6 +345,8 @@ class ClickHouseSink:
         """Deduplicate, skip stored ids, insert the rest; return rows written."""
         if not items:
             return 0
+        if self._refuse_while is not None and self._refuse_while.exists():
+            raise SinkUnavailable(f"insert into {table.name} refused: fault drill switch is on", retry_after=0.5)
         first_by_id: dict[str, _ItemT] = {}
         for item in items:
             first_by_id.setdefault(key(item)[0], item)

@@ -43,7 +43,8 @@ class WorkerResources:
     def open(cls, settings: Settings) -> WorkerResources:
         return cls(
             sink_runner=sink_agents.SinkRunner(
-                ClickHouseSink(dsn=settings.clickhouse_dsn, database=settings.clickhouse.database),
+                ClickHouseSink(dsn=settings.clickhouse_dsn, database=settings.clickhouse.database,
+                               refuse_writes_while=settings.clickhouse.refuse_writes_while),
                 retry_seconds=settings.clickhouse.retry_seconds,
             ),
             store=RegisterStore(settings.worker_dir / "registers"),

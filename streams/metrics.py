@@ -84,6 +84,11 @@ SINK_FAILURES = Counter(
     "Failed ClickHouse writes (each is retried; offsets wait), by table.",
     ["table"],
 )
+SINK_PENDING_ROWS = Gauge(
+    "gridwatch_sink_pending_rows",
+    "Rows waiting for ClickHouse (queued or in a write being retried), by table; grows during an outage.",
+    ["table"],
+)
 SINK_BATCH_SECONDS = Histogram(
     "gridwatch_sink_batch_seconds",
     "Time to write one batch to ClickHouse, by table.",

@@ -85,6 +85,14 @@ class ClickHouseSettings(BaseModel):
     batch_rows: int = Field(default=5_000, ge=1, description="Flush when this many rows wait.")
     flush_seconds: float = Field(default=1.0, gt=0, description="Flush at least this often.")
     retry_seconds: float = Field(default=2.0, gt=0, description="Back-off after a failed flush.")
+    buffer_rows: int = Field(
+        default=200_000, ge=1,
+        description="Rows the worker keeps in memory while ClickHouse is failing (alerts flow on meanwhile); "
+                    "beyond that it stops taking events until writes succeed again.")
+    refuse_writes_while: Path | None = Field(
+        default=None,
+        description="Fault drills only: while this file exists, every ClickHouse write fails as if the store "
+                    "were down (gridwatch chaos clickhouse-outage).")
 
 
 class RuleSettings(BaseModel):

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from sinks import SinkUnavailable
 from streams.agents.sink import SinkFeeder, SinkRunner
 
 
@@ -124,3 +125,43 @@ def test_acks_wait_while_the_store_is_slow_and_batches_keep_their_order() -> Non
     assert acked_while_slow == []
     assert batches == [[1, 2], [3, 4]]
     assert acked == [1, 2]
+
+
+class _DownTable(_Table):
+    """A store that refuses every write while ``down`` is set (an outage), as the sink does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.down = threading.Event()
+        self.down.set()
+
+    def insert(self, rows: Sequence[Any]) -> int:
+        if self.down.is_set():
+            raise SinkUnavailable("insert refused: store down", retry_after=0.01)
+        return super().insert(rows)
+
+
+def test_during_an_outage_rows_queue_up_to_buffer_rows_then_add_waits_and_nothing_is_acked_early() -> None:
+    async def go() -> tuple[int, bool, list[int], list[list[Any]], list[int]]:
+        table, acked = _DownTable(), []
+        runner = SinkRunner(table, retry_seconds=0.01)  # type: ignore[arg-type]
+        feeder = SinkFeeder(runner, "t", table.insert, batch_rows=2, flush_seconds=60.0, buffer_rows=6)
+        await runner.start()
+        taken = 0
+        for n in range(3):  # the first write fails and is retried; the next rows queue without waiting
+            await asyncio.wait_for(feeder.add([2 * n, 2 * n + 1], _acker(acked, n)), timeout=5)
+            taken += 1
+        blocked = asyncio.ensure_future(feeder.add([6, 7], _acker(acked, 3)))  # 8 rows queued: past the buffer
+        await asyncio.sleep(0.1)
+        waited, acked_while_down = not blocked.done(), list(acked)
+        table.down.clear()  # the store is back
+        await asyncio.wait_for(blocked, timeout=5)
+        await asyncio.wait_for(feeder.drain(), timeout=5)
+        runner.close()
+        return taken, waited, acked_while_down, table.batches, acked
+
+    taken, waited, acked_while_down, batches, acked = asyncio.run(go())
+    assert taken == 3 and waited
+    assert acked_while_down == []
+    assert [row for batch in batches for row in batch] == list(range(8))  # every row once, in order
+    assert acked == [0, 1, 2, 3]

@@ -33,6 +33,7 @@ from streams.metrics import (
     SINK_BATCHES,
     SINK_DUPLICATES,
     SINK_FAILURES,
+    SINK_PENDING_ROWS,
     SINK_ROWS,
     WORKER_READY,
 )
@@ -91,8 +92,11 @@ class SinkFeeder:
     """Rows waiting for one table, and the acks that wait for them.
 
     At most one write is in flight while the next batch fills, so the events
-    agent keeps working during a write; when the next batch is full too, ``add``
-    waits for the write (back-pressure instead of unbounded memory).
+    agent keeps working during a write. A write that fails is retried (the
+    store is down): meanwhile rows keep queueing, so events are still judged
+    and alerts still published, up to ``buffer_rows``; only then does ``add``
+    wait for the write (back-pressure instead of unbounded memory). The acks
+    wait with their rows, so nothing is committed that ClickHouse does not hold.
     """
 
     def __init__(
@@ -103,12 +107,15 @@ class SinkFeeder:
         *,
         batch_rows: int,
         flush_seconds: float,
+        buffer_rows: int | None = None,
     ) -> None:
         self._runner = runner
         self._table = table
         self._insert = insert
         self._batch_rows = batch_rows
         self._flush_seconds = flush_seconds
+        self._buffer_rows = max(buffer_rows or batch_rows, batch_rows)
+        self._pending = SINK_PENDING_ROWS.labels(table=table)
         self._rows: list[Any] = []
         self._acks: list[Callable[[], Awaitable[Any]]] = []
         self._oldest = 0.0
@@ -120,14 +127,19 @@ class SinkFeeder:
             self._oldest = time.monotonic()
         self._rows.extend(rows)
         self._acks.append(ack)
-        if len(self._rows) >= self._batch_rows:
-            await self._start_write()
+        self._pending.inc(len(rows))
+        queued = len(self._rows)
+        if queued >= self._batch_rows and (self._idle() or queued >= self._buffer_rows):
+            await self._start_write()  # waits for a write in flight only once the buffer is full
 
     async def tick(self) -> None:
         """Flush a batch that has waited ``flush_seconds``; called by a timer."""
-        idle = self._inflight is None or self._inflight.done()
-        if self._acks and idle and time.monotonic() - self._oldest >= self._flush_seconds:
+        if self._acks and self._idle() and (len(self._rows) >= self._batch_rows
+                                             or time.monotonic() - self._oldest >= self._flush_seconds):
             await self._start_write()
+
+    def _idle(self) -> bool:
+        return self._inflight is None or self._inflight.done()
 
     async def drain(self) -> None:
         """Store everything queued and run its acks (at a stop, so the last commit covers it)."""
@@ -146,6 +158,7 @@ class SinkFeeder:
     async def _write(self, rows: list[Any], acks: list[Callable[[], Awaitable[Any]]]) -> None:
         if rows:
             await self._runner.write(self._table, self._insert, rows)
+            self._pending.dec(len(rows))
         for ack in acks:
             await ack()
 
@@ -154,7 +167,7 @@ def register(p: Pipeline, runner: SinkRunner) -> SinkFeeder:
     """Start the sink, the alerts agent, and return the feeder for enriched events."""
     cfg = p.settings.clickhouse
     feeder = SinkFeeder(runner, "enriched_events", runner.sink.insert_events,
-                        batch_rows=cfg.batch_rows, flush_seconds=cfg.flush_seconds)
+                        batch_rows=cfg.batch_rows, flush_seconds=cfg.flush_seconds, buffer_rows=cfg.buffer_rows)
 
     def alert_rows(alert: Alert) -> Sequence[Alert]:
         return (alert,)

@@ -18,6 +18,7 @@ back) until the group's committed offsets move again (or are at the end).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -47,6 +48,9 @@ from streams.topics import ensure_topics
 
 log = logging.getLogger("gridwatch.chaos")
 
+STOP_WITHIN_S = 10.0
+"""A worker sent SIGTERM must have exited within this, backlog or not (a stop counts as slow beyond it)."""
+
 
 @dataclass(frozen=True)
 class ChaosConfig:
@@ -56,6 +60,7 @@ class ChaosConfig:
     partitions: int = 4
     seed: int = 11
     kills: int = 20
+    terms: int = 5
     broker_restarts: int = 3
     repeat_interval_s: float = 2.0
     drain_timeout_s: float = 300.0
@@ -130,6 +135,12 @@ class RunContext:
     publisher: Publisher
     rng: random.Random
     recoveries: list[float] = field(default_factory=list)
+    stops: list[float] = field(default_factory=list)
+    """Seconds from SIGTERM to the worker's exit, per stop (``worker-term``)."""
+    backlog_at_stop: list[int] = field(default_factory=list)
+    """Events not yet committed when each SIGTERM was sent: a stop with nothing left to do proves little."""
+    alerts_during_outage: int | None = None
+    """Alert revisions published while ClickHouse refused writes (``clickhouse-outage``): must not be 0."""
     faults: int = 0
 
     def group_progress(self) -> tuple[int, int] | None:
@@ -186,6 +197,55 @@ def _fault_worker_kill(ctx: RunContext) -> None:
     ctx.publisher.join()
 
 
+def _fault_worker_term(ctx: RunContext) -> None:
+    """SIGTERM, as an operator's restart, while the worker drains a backlog; each stop timed, then restarted."""
+    ctx.publisher.join()  # the worker was down: the whole input waits
+    for _ in range(ctx.cfg.terms):
+        ctx.restart_worker()
+        time.sleep(ctx.rng.uniform(0.5, 2.0))
+        progress = ctx.group_progress()
+        ctx.backlog_at_stop.append(progress[1] - progress[0] if progress else -1)
+        started = time.monotonic()
+        with contextlib.suppress(subprocess.TimeoutExpired):  # killed after 60 s: its time says so
+            ctx.worker.stop(timeout=60.0)
+        ctx.stops.append(time.monotonic() - started)
+        ctx.faults += 1
+
+
+def _alerts_published(ctx: RunContext) -> int | None:
+    """Alert revisions on the run's ``alerts`` topic so far (its end offsets summed); None if unreachable."""
+    topic = ctx.settings.kafka.topic("alerts")
+    try:
+        consumer = KafkaConsumer(bootstrap_servers=ctx.broker.bootstrap, request_timeout_ms=3000)
+    except (KafkaError, OSError):
+        return None
+    try:
+        ends = consumer.end_offsets([TopicPartition(topic, p) for p in range(ctx.settings.kafka.partitions)])
+        return int(sum(ends.values()))
+    except (KafkaError, OSError):
+        return None
+    finally:
+        consumer.close()
+
+
+def _clickhouse_outage(seconds: float) -> Callable[[RunContext], None]:
+    def fault(ctx: RunContext) -> None:
+        """Every ClickHouse write fails for ``seconds`` from shortly after the uploads begin; then it recovers."""
+        switch = ctx.settings.clickhouse.refuse_writes_while
+        assert switch is not None  # noqa: S101 - _settings sets it for every run
+        time.sleep(1.0)
+        before = _alerts_published(ctx)
+        switch.touch()
+        ctx.faults += 1
+        time.sleep(seconds)
+        during = _alerts_published(ctx)
+        switch.unlink()
+        ctx.alerts_during_outage = (during - before) if during is not None and before is not None else -1
+        ctx.wait_for_progress(time.monotonic())
+        ctx.publisher.join()
+    return fault
+
+
 def _fault_broker_restart(ctx: RunContext) -> None:
     for _ in range(ctx.cfg.broker_restarts):
         time.sleep(ctx.rng.uniform(3.0, 6.0))
@@ -230,6 +290,12 @@ class Scenario:
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("none", _fault_none, "no fault: a second fault-free run, the checker's control"),
     Scenario("worker-kill", _fault_worker_kill, "SIGKILL the worker at random moments mid-stream, restart it"),
+    Scenario("worker-term", _fault_worker_term, "SIGTERM the worker while it drains a backlog, restart it",
+             worker_down_first=True),
+    Scenario("clickhouse-outage", _clickhouse_outage(30.0),
+             "every ClickHouse write fails for 30 s mid-stream, then the store recovers"),
+    Scenario("clickhouse-outage-5min", _clickhouse_outage(300.0),
+             "every ClickHouse write fails for 5 minutes mid-stream, then the store recovers"),
     Scenario("broker-restart", _fault_broker_restart, "stop the broker and start it again mid-stream"),
     Scenario("backlog", _fault_backlog, "publish the whole input while the worker is down; it drains it",
              worker_down_first=True),
@@ -242,10 +308,12 @@ REFERENCE = Scenario("reference", _fault_none, "no fault")
 
 def _settings(broker: Broker, cfg: ChaosConfig, tag: str) -> Settings:
     run = uuid.uuid4().hex[:8]
+    data_dir = (cfg.work / f"{tag}-{run}").resolve()
     return Settings(
-        app_id=f"chaos-{tag}-{run}", data_dir=(cfg.work / f"{tag}-{run}").resolve(), log_level="info",
+        app_id=f"chaos-{tag}-{run}", data_dir=data_dir, log_level="info",
         kafka={"bootstrap": broker.bootstrap, "topic_prefix": f"c{run}.", "partitions": cfg.partitions},
-        clickhouse={"flush_seconds": 0.5}, metrics={"port": free_port()},
+        clickhouse={"flush_seconds": 0.5, "refuse_writes_while": data_dir / "clickhouse-down"},
+        metrics={"port": free_port()},
         alerts={"repeat_interval_s": cfg.repeat_interval_s},
     )
 
@@ -322,6 +390,10 @@ def one_run(broker: Broker, cfg: ChaosConfig, scenario: Scenario, batches: list[
     took = time.monotonic() - started
     recovery = max(ctx.recoveries, default=0.0)
     figures = {"faults": ctx.faults, "stuck": stuck, "recovery_s_max": recovery, "run_s": took,
+               "stop_s_max": max(ctx.stops, default=0.0), "backlog_at_stop": ctx.backlog_at_stop,
+               "slow_stops": sum(1 for s in ctx.stops if s > STOP_WITHIN_S),
+               "alerts_during_outage": ctx.alerts_during_outage,
+               "alerts_stopped": int(ctx.alerts_during_outage is not None and ctx.alerts_during_outage <= 0),
                "not_acknowledged": publisher.failed, "bad_records": publisher.bad_sent,
                "dead_letter_reasons": outcome.dead_letter_reasons, "worker_log": str(worker.log_path)}
     figures["data_dir"] = str(settings.data_dir)
@@ -363,28 +435,39 @@ def campaign(scenario_names: list[str], *, runs: int, cfg: ChaosConfig, say: Cal
                 counts = check(acked, reference, outcome, bad_records=figures["bad_records"])
                 per_run.append(figures | counts)
                 _discard_data(figures, counts)
-                say(f"  lost {counts['lost']}, duplicated {counts['duplicated']}, alerts missing "
-                    f"{counts['alerts_missing']}, extra {counts['alerts_extra']}, differing "
-                    f"{counts['alerts_differing']} (clock-driven rules: {counts['clock_alerts_differing']} differ), "
-                    f"dead letters unexplained {counts['dead_letters_unexplained']}, "
-                    f"stuck {figures['stuck']}, faults {figures['faults']}, recovery max "
-                    f"{figures['recovery_s_max']:.1f} s, {figures['run_s']:.0f} s")
+                say(_run_line(figures, counts))
             summaries[name] = summarise(name, per_run, cfg, ref_figures, ref_check)
     finally:
         broker.stop()
     return summaries
 
 
+def _run_line(figures: dict[str, Any], counts: dict[str, Any]) -> str:
+    line = (f"  lost {counts['lost']}, duplicated {counts['duplicated']}, alerts missing {counts['alerts_missing']}, "
+            f"extra {counts['alerts_extra']}, differing {counts['alerts_differing']} (clock-driven rules: "
+            f"{counts['clock_alerts_differing']} differ), dead letters unexplained "
+            f"{counts['dead_letters_unexplained']}, stuck {figures['stuck']}, faults {figures['faults']}, "
+            f"recovery max {figures['recovery_s_max']:.1f} s, {figures['run_s']:.0f} s")
+    if figures["alerts_during_outage"] is not None:
+        line += f"; {figures['alerts_during_outage']:,} alert revisions published while ClickHouse was down"
+    if figures["backlog_at_stop"]:
+        line += (f"; SIGTERM to exit max {figures['stop_s_max']:.1f} s, {figures['slow_stops']} over "
+                 f"{STOP_WITHIN_S:.0f} s (events waiting at each: "
+                 f"{', '.join(f'{n:,}' for n in figures['backlog_at_stop'])})")
+    return line
+
+
 def _discard_data(figures: dict[str, Any], counts: dict[str, Any]) -> None:
     """Remove a run's worker data unless a promise was broken there: then it is kept for the post-mortem."""
-    if figures["stuck"] == 0 and not any(counts[k] for k in PROMISES if k != "stuck"):
+    kept = figures["stuck"] == figures["slow_stops"] == figures["alerts_stopped"] == 0
+    if kept and not any(counts[k] for k in PROMISES if k != "stuck"):
         shutil.rmtree(Path(figures["data_dir"]) / "worker", ignore_errors=True)
         figures["data_dir"] = None
 
 
 SUMMED = ("lost", "duplicated", "alerts_missing", "alerts_extra", "alerts_differing", "clock_alerts_differing",
           "dead_letters_unexplained",
-          "dead_letters_missing", "stuck", "faults", "not_acknowledged")
+          "dead_letters_missing", "stuck", "slow_stops", "alerts_stopped", "faults", "not_acknowledged")
 
 
 def summarise(name: str, per_run: list[dict[str, Any]], cfg: ChaosConfig, ref_figures: dict[str, Any],
@@ -392,6 +475,7 @@ def summarise(name: str, per_run: list[dict[str, Any]], cfg: ChaosConfig, ref_fi
     summary: dict[str, Any] = {"scenario": name, "runs": len(per_run)}
     summary |= {k: sum(int(r[k]) for r in per_run) for k in SUMMED}
     summary["recovery_s_max"] = max((r["recovery_s_max"] for r in per_run), default=0.0)
+    summary["stop_s_max"] = max((r["stop_s_max"] for r in per_run), default=0.0)
     summary["events_per_run"] = per_run[0]["events"] if per_run else 0
     summary["alerts_expected"] = per_run[0]["alerts_expected"] if per_run else 0
     summary["reference"] = {"lost": ref_check["lost"], "duplicated": ref_check["duplicated"],
