@@ -201,8 +201,8 @@ def _fault_worker_term(ctx: RunContext) -> None:
     """SIGTERM, as an operator's restart, while the worker drains a backlog; each stop timed, then restarted."""
     ctx.publisher.join()  # the worker was down: the whole input waits
     for _ in range(ctx.cfg.terms):
-        ctx.restart_worker()
-        time.sleep(ctx.rng.uniform(0.5, 2.0))
+        ctx.restart_worker()  # returns once the group's offsets move: the worker is draining
+        time.sleep(ctx.rng.uniform(0.2, 1.0))
         progress = ctx.group_progress()
         ctx.backlog_at_stop.append(progress[1] - progress[0] if progress else -1)
         started = time.monotonic()
