@@ -47,6 +47,8 @@ class Outcome:
     """Final state per alert id (the highest revision)."""
     dead_letters: int = 0
     dead_letter_reasons: Mapping[str, int] = field(default_factory=dict)
+    replayed_across_stores: int = 0
+    """Rows held by two workers' stores (several workers, embedded chDB each): not duplicates in one store."""
 
 
 def by_fingerprint(alerts: Mapping[str, FinalAlert], *, clock: bool = False) -> dict[str, tuple[tuple[str, ...], int]]:

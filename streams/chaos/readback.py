@@ -18,9 +18,9 @@ def main(dsn: str, database: str) -> None:
     try:
         stored = {str(row[0]): int(row[1]) for row in client.query(
             f"SELECT event_id, count() FROM {database}.enriched_events GROUP BY event_id").result_rows}  # noqa: S608
-        alerts = {row[0]: [row[1], row[2], row[3], row[4]] for row in client.query(
-            f"SELECT alert_id, fingerprint, toString(status), count, rule_id FROM {database}.alerts FINAL"  # noqa: S608
-        ).result_rows}
+        alerts = {row[0]: [row[1], row[2], row[3], row[4], row[5]] for row in client.query(
+            f"SELECT alert_id, fingerprint, toString(status), count, rule_id, revision "  # noqa: S608
+            f"FROM {database}.alerts FINAL").result_rows}
     finally:
         client.close()
     json.dump({"stored": stored, "alerts": alerts}, sys.stdout)

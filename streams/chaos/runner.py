@@ -39,7 +39,7 @@ from kafka.errors import KafkaError
 
 from schemas import EventBatch
 from streams.broker import EphemeralBroker as Broker
-from streams.chaos.checker import PROMISES, Outcome, check
+from streams.chaos.checker import PROMISES, FinalAlert, Outcome, check
 from streams.process import WorkerProcess, free_port, settings_env
 from streams.settings import REPO_ROOT, Settings
 from streams.simulate import build_street, generate_day, publish_master_data
@@ -142,6 +142,20 @@ class RunContext:
     alerts_during_outage: int | None = None
     """Alert revisions published while ClickHouse refused writes (``clickhouse-outage``): must not be 0."""
     faults: int = 0
+    spares: list[tuple[WorkerProcess, Settings]] = field(default_factory=list)
+    """More workers of the same group (``rebalance``), each with a data directory and a store of its own."""
+
+    def spare_worker(self) -> WorkerProcess:
+        """A new worker process of the run's group, not started."""
+        n = len(self.spares) + 1
+        settings = self.settings.model_copy(update={
+            "data_dir": self.settings.data_dir / f"spare-{n}",
+            "metrics": self.settings.metrics.model_copy(update={"port": free_port()}),
+        })
+        worker = WorkerProcess(log_path=settings.data_dir / "worker.log", metrics_port=settings.metrics.port,
+                               env=settings_env(settings))
+        self.spares.append((worker, settings))
+        return worker
 
     def group_progress(self) -> tuple[int, int] | None:
         """(committed, end) offsets summed over ``events`` for the worker's group; None while unreachable."""
@@ -246,6 +260,25 @@ def _clickhouse_outage(seconds: float) -> Callable[[RunContext], None]:
     return fault
 
 
+def _fault_rebalance(ctx: RunContext) -> None:
+    """A second and a third worker join and leave every 10 to 30 s while the uploads go on."""
+    spares = [ctx.spare_worker(), ctx.spare_worker()]
+    while ctx.publisher.is_alive():
+        time.sleep(ctx.rng.uniform(10.0, 30.0))
+        worker = ctx.rng.choice(spares)
+        started = time.monotonic()
+        if worker.running():
+            worker.stop()
+        else:
+            worker.start()
+        ctx.faults += 1
+        ctx.wait_for_progress(started)
+    for worker in spares:
+        if worker.running():
+            worker.stop()
+            ctx.faults += 1
+
+
 def _fault_broker_restart(ctx: RunContext) -> None:
     for _ in range(ctx.cfg.broker_restarts):
         time.sleep(ctx.rng.uniform(3.0, 6.0))
@@ -285,6 +318,8 @@ class Scenario:
     help: str
     bad_every: int = 0
     worker_down_first: bool = False
+    rate_eps: float | None = None
+    """Upload rate of this scenario's publisher, if not the campaign's (faults that need a longer stream)."""
 
 
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
@@ -296,6 +331,8 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              "every ClickHouse write fails for 30 s mid-stream, then the store recovers"),
     Scenario("clickhouse-outage-5min", _clickhouse_outage(300.0),
              "every ClickHouse write fails for 5 minutes mid-stream, then the store recovers"),
+    Scenario("rebalance", _fault_rebalance, "a second and a third worker join and leave every 10-30 s",
+             rate_eps=100.0),
     Scenario("broker-restart", _fault_broker_restart, "stop the broker and start it again mid-stream"),
     Scenario("backlog", _fault_backlog, "publish the whole input while the worker is down; it drains it",
              worker_down_first=True),
@@ -337,14 +374,28 @@ def _count_topic(bootstrap: str, topic: str, partitions: int) -> dict[str, int]:
     return reasons
 
 
-def read_outcome(settings: Settings) -> Outcome:
-    """ClickHouse as the stopped worker left it, read in a child process (chDB: one process per directory)."""
-    out = subprocess.run([sys.executable, "-m", "streams.chaos.readback", settings.clickhouse_dsn,  # noqa: S603
-                          settings.clickhouse.database], capture_output=True, check=True, text=True)
-    doc = json.loads(out.stdout)
+def read_outcome(settings: Settings, stores: list[Settings] | None = None) -> Outcome:
+    """ClickHouse as the stopped workers left it, each store read in a child process (chDB: one process per
+    directory). With several workers, each has a store of its own: rows add up, and an alert's final state is
+    its highest revision in any store. A row that two stores hold (a partition replayed by its next owner) is
+    counted apart as ``replayed_across_stores``: one shared ClickHouse would have skipped it as stored."""
+    stored: dict[str, int] = {}
+    across: dict[str, int] = {}
+    best: dict[str, tuple[int, FinalAlert]] = {}
+    for store in stores or [settings]:
+        out = subprocess.run([sys.executable, "-m", "streams.chaos.readback", store.clickhouse_dsn,  # noqa: S603
+                              store.clickhouse.database], capture_output=True, check=True, text=True)
+        doc = json.loads(out.stdout)
+        for event_id, n in doc["stored"].items():
+            across[event_id] = across.get(event_id, 0) + 1
+            stored[event_id] = max(stored.get(event_id, 0), n)
+        for alert_id, (fp, status, count, rule_id, revision) in doc["alerts"].items():
+            if alert_id not in best or revision > best[alert_id][0]:
+                best[alert_id] = (revision, (fp, status, count, rule_id))
     reasons = _count_topic(settings.kafka.bootstrap, settings.kafka.topic("dead-letters"), settings.kafka.partitions)
-    return Outcome(stored=doc["stored"], alerts={k: (v[0], v[1], v[2], v[3]) for k, v in doc["alerts"].items()},
-                   dead_letters=sum(reasons.values()), dead_letter_reasons=reasons)
+    return Outcome(stored=stored, alerts={k: v for k, (_, v) in best.items()},
+                   dead_letters=sum(reasons.values()), dead_letter_reasons=reasons,
+                   replayed_across_stores=sum(n - 1 for n in across.values()))
 
 
 def one_run(broker: Broker, cfg: ChaosConfig, scenario: Scenario, batches: list[EventBatch],
@@ -359,7 +410,7 @@ def one_run(broker: Broker, cfg: ChaosConfig, scenario: Scenario, batches: list[
     if scenario.worker_down_first:
         worker.stop()
     publisher = Publisher(broker.bootstrap, settings.kafka.topic("events"), batches,
-                          0 if scenario.worker_down_first else cfg.rate_eps, scenario.bad_every)
+                          0 if scenario.worker_down_first else scenario.rate_eps or cfg.rate_eps, scenario.bad_every)
     ctx = RunContext(cfg=cfg, broker=broker, settings=settings, worker=worker, publisher=publisher,
                      rng=random.Random(seed))  # noqa: S311 - fault timing, not secrets
     started = time.monotonic()
@@ -386,12 +437,16 @@ def one_run(broker: Broker, cfg: ChaosConfig, scenario: Scenario, batches: list[
         except subprocess.TimeoutExpired:
             stuck = 1
             say("  the worker did not stop within 60 s of SIGTERM (killed)")
-    outcome = read_outcome(settings)
+    for spare, _ in ctx.spares:  # a fault that failed half-way may leave one running
+        if spare.running():
+            spare.stop()
+    outcome = read_outcome(settings, [settings, *(s for _, s in ctx.spares)] if ctx.spares else None)
     took = time.monotonic() - started
     recovery = max(ctx.recoveries, default=0.0)
     figures = {"faults": ctx.faults, "stuck": stuck, "recovery_s_max": recovery, "run_s": took,
                "stop_s_max": max(ctx.stops, default=0.0), "backlog_at_stop": ctx.backlog_at_stop,
                "slow_stops": sum(1 for s in ctx.stops if s > STOP_WITHIN_S),
+               "replayed_across_stores": outcome.replayed_across_stores,
                "alerts_during_outage": ctx.alerts_during_outage,
                "alerts_stopped": int(ctx.alerts_during_outage is not None and ctx.alerts_during_outage <= 0),
                "not_acknowledged": publisher.failed, "bad_records": publisher.bad_sent,
@@ -448,6 +503,9 @@ def _run_line(figures: dict[str, Any], counts: dict[str, Any]) -> str:
             f"{counts['clock_alerts_differing']} differ), dead letters unexplained "
             f"{counts['dead_letters_unexplained']}, stuck {figures['stuck']}, faults {figures['faults']}, "
             f"recovery max {figures['recovery_s_max']:.1f} s, {figures['run_s']:.0f} s")
+    if figures["replayed_across_stores"]:
+        line += (f"; {figures['replayed_across_stores']:,} rows also in a second worker's store "
+                 "(replayed by the partition's next owner)")
     if figures["alerts_during_outage"] is not None:
         line += f"; {figures['alerts_during_outage']:,} alert revisions published while ClickHouse was down"
     if figures["backlog_at_stop"]:
