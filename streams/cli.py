@@ -186,11 +186,15 @@ def cmd_bench_engine(args: argparse.Namespace) -> int:
 
 def cmd_rules(args: argparse.Namespace) -> int:
     from streams.catalogue import CatalogueError, format_duration, load_catalogue, packaged_catalogue
+    from streams.engine import Engine, RuleVersionMismatch
+    from streams.rules.state import MemoryState
 
     path = Path(args.file) if args.file else _settings(args).rules.file
     try:
         catalogue = load_catalogue(path)
-    except CatalogueError as exc:
+        # what the worker checks at start-up too: a catalogue it would refuse is refused here
+        Engine(catalogue, states=lambda rule_id: MemoryState())
+    except (CatalogueError, RuleVersionMismatch) as exc:
         print(exc, file=sys.stderr)
         return 2
     if args.json:

@@ -300,3 +300,13 @@ def test_rules_command_reads_the_file_named_in_settings(
     monkeypatch.setenv("GRIDWATCH_RULES__FILE", str(path))
     assert main(["rules"]) == 2
     assert "rules[1] (bypass_entry).params.control_period" in capsys.readouterr().err
+
+
+def test_rules_command_refuses_a_catalogue_the_worker_would_refuse_a_version_the_code_does_not_implement(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, edited("  - id: fever\n    version: 2", "  - id: fever\n    version: 3"))
+    assert main(["rules", "--file", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "fever version 3" in captured.err and "implements version 2" in captured.err
