@@ -39,6 +39,9 @@ class RuleInputBatch(Contract):
     watermark: AwareDatetime | None = Field(
         default=None, description="Event time every active source partition of the sender has reached."
     )
+    origin: str = Field(
+        default="", description="The sending worker (its group member id): a partition's watermark is the "
+                                "minimum over the workers that hand it events.")
 
 
 class FindingRecord(Contract):

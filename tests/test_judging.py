@@ -15,7 +15,15 @@ from tests.factories import NIGHT, enriched_event
 CATALOGUE = load_catalogue()
 
 
-def judge_with(ticks: list[tuple[int, datetime]] | None = None) -> PartitionJudge:
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def judge_with(ticks: list[tuple[int, datetime]] | None = None, clock: Clock | None = None) -> PartitionJudge:
     engine = Engine(CATALOGUE, states=lambda rule_id: MemoryState())
 
     def silences(part: int, now: datetime) -> list[tuple[Finding, EnrichedEvent]]:
@@ -23,7 +31,7 @@ def judge_with(ticks: list[tuple[int, datetime]] | None = None) -> PartitionJudg
             ticks.append((part, now))
         return []
 
-    return PartitionJudge(engine, silences)
+    return PartitionJudge(engine, silences, idle_after=60.0, clock=clock or Clock())
 
 
 def fever(i: int, at: datetime) -> tuple[Family, EnrichedEvent]:
@@ -90,3 +98,29 @@ def test_a_failing_tick_is_reported_and_the_partition_goes_on() -> None:
     judged = judge.judge(0, [fever(1, NIGHT)], watermark=NIGHT)
     assert [what for what, _ in judged.clock_failures] == ["tick"]
     assert len(judged.found) == 1 and judge.watermark(0) == NIGHT
+
+
+def test_a_partition_fed_by_two_workers_keeps_the_slower_ones_watermark_and_judges_its_events_in_time() -> None:
+    # worker a reads events partitions far ahead of worker b's; b's events must not be late at a's clock
+    judge = judge_with()
+    judge.advance(0, None, origin="b")  # b has spoken: its watermark unknown yet
+    judge.advance(0, NIGHT + timedelta(hours=3), origin="a")
+    assert judge.watermark(0) is None
+    judge.advance(0, NIGHT, origin="b")
+    judge.advance(0, NIGHT + timedelta(hours=3, minutes=1), origin="a")
+    assert judge.watermark(0) == NIGHT
+    judged = judge.judge(0, [fever(1, NIGHT + timedelta(minutes=1))], NIGHT + timedelta(minutes=2), origin="b")
+    assert not judged.late and [ev.event_id for _, ev in judged.found] == ["hot-1"]
+    assert judge.watermark(0) == NIGHT + timedelta(minutes=2)
+
+
+def test_a_worker_unsure_of_its_own_watermark_holds_the_partitions_it_feeds_and_one_gone_quiet_stops() -> None:
+    clock = Clock()
+    judge = judge_with(clock=clock)
+    judge.advance(0, NIGHT, origin="a")
+    judge.advance(0, None, origin="b")  # b just started: some of its partitions unread
+    judge.advance(0, NIGHT + timedelta(hours=1), origin="a")
+    assert judge.watermark(0) == NIGHT  # held where it was while b does not know
+    clock.now = 61.0  # b left the group: nothing from it for idle_after
+    judge.advance(0, NIGHT + timedelta(hours=1), origin="a")
+    assert judge.watermark(0) == NIGHT + timedelta(hours=1)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -114,22 +115,29 @@ class _Take:
         return {part: sorted(entries, key=lambda e: (e.event.event_time, e.seq))
                 for part, entries in self.routed.items()}
 
-    def records(self, entries: list[_Routed], watermark: datetime | None) -> list[bytes]:
+    def records(self, entries: list[_Routed], watermark: datetime | None, origin: str = "") -> list[bytes]:
         """``RuleInputBatch`` records of one partition's events, split every ``MAX_ITEMS`` to stay well under
         Kafka's 1 MB record. Only the last carries the watermark: the judge moves a partition's watermark after a
         record's items, and the take's watermark on the first record would make the rest of the take late."""
         out = []
-        for start in range(0, len(entries), MAX_ITEMS):
+        for start in range(0, max(len(entries), 1), MAX_ITEMS):  # no entries: one record with the watermark only
             last = start + MAX_ITEMS >= len(entries)
             mark = watermark.isoformat() if watermark is not None and last else None
             body = ",".join(e.item() for e in entries[start:start + MAX_ITEMS])
             out.append(f'{{"schema_version":{SCHEMA_VERSION},"items":[{body}],'
-                       f'"uploaded_at":{_json(self.uploaded_at)},"watermark":{_json(mark)}}}'.encode())
+                       f'"uploaded_at":{_json(self.uploaded_at)},"watermark":{_json(mark)},'
+                       f'"origin":{_json(origin)}}}'.encode())
         return out
 
 
+WATERMARK_EVERY_S = 0.5
+"""How often a worker tells a rule partition it hands no events its watermark (a record with no items)."""
+
+
 def register(p: Pipeline, feeder: SinkFeeder, judge: PartitionJudge, deliver: FindingDelivery,
-             ownership: Ownership, *, state_changelog: str) -> None:
+             ownership: Ownership, *, state_changelog: str, origin: str) -> None:
+    """``origin`` names this worker on its ``rule-input`` records (``streams.judging``: a partition's
+    watermark is the minimum over the workers that hand it events)."""
     source = p.topics["events"]
     enriched_topic = p.topics["enriched-events"]
     rule_input = p.topics["rule-input"]
@@ -138,6 +146,7 @@ def register(p: Pipeline, feeder: SinkFeeder, judge: PartitionJudge, deliver: Fi
     partitions = p.settings.kafka.partitions
     engine = p.engine
     source_watermark = SourceWatermark()
+    told: dict[int, float] = {}  # rule partition -> when this worker last told it its watermark
 
     def drained(partition: int) -> bool:
         """Whether the consumer has read all of an events partition (its end offset known and reached)."""
@@ -208,14 +217,14 @@ def register(p: Pipeline, feeder: SinkFeeder, judge: PartitionJudge, deliver: Fi
             if part not in owned:
                 remote.append((part, entries))
                 continue
-            judged = judge.judge(part, ((e.family, e.event) for e in entries), watermark)
+            judged = judge.judge(part, ((e.family, e.event) for e in entries), watermark, origin)
             p.rule_view.flush(partition=part)
             report(judged, f"partition {part}")
             found.extend((f, ev, take.uploaded_at) for f, ev in judged.found)
             failed.extend((entries[i], exc) for i, exc in judged.failed)
             HANDOFFS.labels(hop="rule-input", path="in_process").inc()
         for part in owned.difference(take.routed):  # an owned partition without events this take still ticks
-            judged = judge.advance(part, watermark)
+            judged = judge.advance(part, watermark, origin=origin)
             p.rule_view.flush(partition=part)
             report(judged, f"partition {part}")
             found.extend((f, ev, take.uploaded_at) for f, ev in judged.found)
@@ -225,10 +234,17 @@ def register(p: Pipeline, feeder: SinkFeeder, judge: PartitionJudge, deliver: Fi
                       entry.message.offset, why)
             await p.dead_letter(Rejected("processing_error", why, entry.index), entry.message)
         await deliver(found, detected_at=datetime.now(UTC))
+        now = time.monotonic()
         for part, entries in remote:
-            for value in take.records(entries, watermark):
+            for value in take.records(entries, watermark, origin):
                 await p.publish(rule_input, value, partition=part)
+            told[part] = now
             HANDOFFS.labels(hop="rule-input", path="topic").inc()
+        for part in range(partitions):  # the others owned elsewhere hear this worker's watermark all the same,
+            if part not in owned and now - told.get(part, 0.0) >= WATERMARK_EVERY_S:  # or it would hold theirs
+                for value in take.records([], watermark, origin):
+                    await p.publish(rule_input, value, partition=part)
+                told[part] = now
 
     async def process(stream: Any) -> None:
         await p.registers.caught_up.wait()  # judge no event against a half-loaded register

@@ -75,7 +75,8 @@ def register(p: Pipeline, judge: PartitionJudge, deliver: FindingDelivery) -> No
                 continue
             part = msg.partition
             HANDOFFS.labels(hop="rule-input", path="topic").inc()
-            judged = judge.judge(part, ((item.family, item.event) for item in batch.items), batch.watermark)
+            judged = judge.judge(part, ((item.family, item.event) for item in batch.items), batch.watermark,
+                                 batch.origin)
             p.rule_view.flush(partition=part)  # one changelog write per changed bundle, before any await
             report(judged, f"{name}[{part}]")
             for i, exc in judged.failed:
