@@ -17,6 +17,7 @@ from typing import Any
 
 from schemas import EnrichedEvent
 from schemas.internal import RuleInputBatch
+from streams.agents.acking import handled
 from streams.agents.context import Pipeline
 from streams.agents.delivery import FindingDelivery
 from streams.agents.tables import partition_of
@@ -67,7 +68,7 @@ def register(p: Pipeline, judge: PartitionJudge, deliver: FindingDelivery) -> No
 
     async def process(stream: Any) -> None:
         await p.registers.caught_up.wait()
-        async for event in stream.events():
+        async for event in handled(stream):
             msg = event.message
             RECORDS_CONSUMED.labels(topic=name).inc()
             batch = await p.dead_letter.decoded(RuleInputBatch, msg)

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from schemas import EnrichedEvent, PersonRecord, Place, RegisterName, Resident
+from streams.agents.acking import handled
 from streams.agents.context import Pipeline
 from streams.codec import Rejected, decode_record, safe_error
 from streams.findings import to_record
@@ -43,7 +44,7 @@ def register(p: Pipeline) -> None:
 
     async def process(stream: Any) -> None:
         await p.registers.caught_up.wait()
-        async for event in stream.events():
+        async for event in handled(stream):
             msg = event.message
             RECORDS_CONSUMED.labels(topic=name).inc()
             key = msg.key.decode() if isinstance(msg.key, bytes) else ""
