@@ -156,7 +156,9 @@ class DeadLetter(Contract):
     partition: int
     offset: int
     event_index: int | None = Field(default=None, description="Position inside a batch, if one event.")
-    original_b64: str = Field(description="The original record value, base64 (its first bytes if truncated).")
+    original_b64: str = Field(description="The original record value, base64 (its first bytes if truncated); with "
+                                          "event_index, that event alone as JSON (the record is at "
+                                          "source_topic/partition/offset).")
     original_size: int | None = Field(default=None, ge=0, description="Bytes of the whole original value.")
     original_truncated: bool = Field(
         default=False,

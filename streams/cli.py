@@ -164,7 +164,8 @@ def cmd_chaos(args: argparse.Namespace) -> int:
         print(f"gridwatch chaos: unknown scenario {', '.join(unknown)}; one of: all, {', '.join(SCENARIOS)}",
               file=sys.stderr)
         return 2
-    cfg = ChaosConfig(events=args.events, rate_eps=args.rate, kills=args.kills, terms=args.terms)
+    cfg = ChaosConfig(events=args.events, rate_eps=args.rate, kills=args.kills, terms=args.terms,
+                      bad_records=args.bad_records)
     summaries = campaign(names, runs=args.runs, cfg=cfg)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -280,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=float, default=1_000.0, help="events/s offered while the fault is injected")
     p.add_argument("--kills", type=int, default=20, help="SIGKILLs per worker-kill run")
     p.add_argument("--terms", type=int, default=5, help="SIGTERMs per worker-term run")
+    p.add_argument("--bad-records", type=int, default=10_000, help="malformed records per bad-input run")
     p.add_argument("--out", default="bench-results/chaos", help="directory for one JSON summary per scenario")
     p.set_defaults(func=cmd_chaos)
 

@@ -28,6 +28,7 @@ DEAD_LETTER_MAX_BYTES = 900_000
 """A dead letter's JSON stays under this: Faust's producer refuses a request over 1,000,000 bytes, and a letter it
 refused was lost with the record it named (the agent crashed and Faust committed past it)."""
 M = TypeVar("M", bound=BaseModel)
+_TOO_DEEP = "record value is nested deeper than the JSON parser allows"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,9 @@ class Rejected:
     reason: Reason
     detail: str
     event_index: int | None = None
+    item: bytes | None = None
+    """With ``event_index``: that event alone, as JSON, for its dead letter. The whole record in every one of
+    its events' letters made one upload of 10,000 bad events near a megabyte 10,000 letters near a megabyte."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,8 @@ def decode_batch(raw: bytes) -> DecodedBatch | Rejected:
         doc = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         return Rejected("invalid_json", "record value is not valid JSON")
+    except RecursionError:  # was a processing_error, and the worker logged a traceback per record
+        return Rejected("invalid_json", _TOO_DEEP)
     try:
         env = _Envelope.model_validate(doc)
     except ValidationError:
@@ -88,11 +94,19 @@ def decode_batch(raw: bytes) -> DecodedBatch | Rejected:
         except ValidationError as exc:
             kept = _without_refused_readings(item, exc)
             if kept is None:
-                rejected.append(Rejected("schema_violation", describe(exc), i))
+                rejected.append(Rejected("schema_violation", describe(exc), i, _as_json(item)))
             else:
                 refused[len(events)] = kept[1]
                 events.append(kept[0])
     return DecodedBatch(env.batch_id, env.source, events, rejected, refused)
+
+
+def _as_json(item: Any) -> bytes | None:
+    """``item`` as compact JSON, or None if it cannot be written back (its letter then carries the record)."""
+    try:
+        return json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode()
+    except (ValueError, TypeError, RecursionError):
+        return None
 
 
 def _without_refused_readings(item: Any, exc: ValidationError) -> tuple[Event, tuple[str, ...]] | None:
@@ -130,6 +144,8 @@ def decode_record(model: type[M], raw: bytes) -> M | Rejected:
             json.loads(raw)
         except (ValueError, UnicodeDecodeError):
             return Rejected("invalid_json", "record value is not valid JSON")
+        except RecursionError:
+            return Rejected("invalid_json", _TOO_DEEP)
         return Rejected("schema_violation", describe(exc))
 
 

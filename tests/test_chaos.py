@@ -16,10 +16,11 @@ FAST = ("worker-kill", "worker-term", "backlog", "clickhouse-outage", "bad-input
 
 def test_kills_stops_a_backlog_a_clickhouse_outage_and_bad_records_lose_double_and_stick_nothing(
         tmp_path: Path) -> None:
-    cfg = ChaosConfig(events=3_000, residents=2_000, kills=3, terms=3, work=tmp_path / "chaos")
+    cfg = ChaosConfig(events=3_000, residents=2_000, kills=3, terms=3, bad_records=500, work=tmp_path / "chaos")
     summaries = campaign(list(FAST), runs=1, cfg=cfg)
     assert summaries["worker-kill"]["faults"] == 3 and summaries["worker-term"]["faults"] == 3
-    assert summaries["bad-input"]["per_run"][0]["bad_records"] > 0
+    bad = summaries["bad-input"]["per_run"][0]
+    assert bad["bad_records"] == 500 and bad["dead_letters_expected"] > 0 and len(bad["bad_kinds"]) > 20
     assert summaries["worker-kill"]["events_per_run"] == 3_000 and summaries["worker-kill"]["alerts_expected"] > 0
     for name in FAST:
         summary = summaries[name]

@@ -42,10 +42,10 @@ def test_the_same_condition_opened_by_another_event_is_the_same_alert() -> None:
     assert (counts["alerts_missing"], counts["alerts_extra"], counts["alerts_differing"]) == (0, 0, 0)
 
 
-def test_dead_letters_are_explained_only_by_the_bad_records_sent() -> None:
+def test_dead_letters_are_explained_only_by_what_the_contract_says_the_bad_records_produce() -> None:
     run = Outcome(stored=REFERENCE.stored, alerts=REFERENCE.alerts, dead_letters=5)
-    assert check({"e1"}, REFERENCE, run, bad_records=3)["dead_letters_unexplained"] == 2
-    assert check({"e1"}, REFERENCE, run, bad_records=7)["dead_letters_missing"] == 2
+    assert check({"e1"}, REFERENCE, run, dead_letters_expected=3)["dead_letters_unexplained"] == 2
+    assert check({"e1"}, REFERENCE, run, dead_letters_expected=7)["dead_letters_missing"] == 2
 
 
 def test_alerts_of_clock_driven_rules_are_counted_apart() -> None:

@@ -98,3 +98,23 @@ def test_an_event_wrong_beyond_its_readings_is_still_rejected_whole() -> None:
     decoded = decode_batch(json.dumps(doc).encode())
     assert isinstance(decoded, DecodedBatch) and decoded.events == [] and decoded.refused == {}
     assert [r.event_index for r in decoded.rejected] == [0, 1, 2]
+
+
+def test_a_rejected_event_s_letter_carries_that_event_alone_not_its_whole_upload() -> None:
+    goods = [passage(f"g{i}") for i in range(200)]
+    doc = json.loads(_raw(*goods))
+    doc["events"][7]["event_id"] = ""  # one bad event in a large upload
+    doc["events"][9] = {"event_type": "teleport"}
+    raw = json.dumps(doc).encode()
+    decoded = decode_batch(raw)
+    assert isinstance(decoded, DecodedBatch) and len(decoded.events) == 198
+    letters = [dead_letter(r, raw=r.item or raw, topic="events", partition=0, offset=5) for r in decoded.rejected]
+    assert [json.loads(base64.b64decode(letter.original_b64)) for letter in letters] == [
+        doc["events"][7], doc["events"][9]]
+    assert all(letter.original_size and letter.original_size < len(raw) / 50 for letter in letters)
+
+
+def test_a_record_nested_past_the_parser_s_depth_is_invalid_json_not_a_crash() -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert decode_batch(deep) == Rejected("invalid_json", "record value is nested deeper than the JSON parser allows")
+    assert isinstance(decode_record(EventBatch, deep), Rejected)

@@ -34,7 +34,8 @@ class DeadLetters:
         """Send an input to the dead-letter topic and count it; never raises on bad input."""
         letter = dead_letter(
             rejected,
-            raw=message.value if isinstance(message.value, bytes) else b"",
+            raw=rejected.item if rejected.item is not None else message.value if isinstance(message.value, bytes)
+            else b"",
             topic=message.topic,
             partition=message.partition,
             offset=message.offset,

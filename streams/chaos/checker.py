@@ -14,7 +14,8 @@ total count of findings folded in: a lost or doubled fold shows there.
 * ``duplicated``: rows beyond the first per event id (read before merges);
 * ``alerts_missing`` / ``alerts_extra``: fingerprints only in the reference / only in the run;
 * ``alerts_differing``: the same fingerprint with other final statuses or another total count;
-* ``dead_letters_unexplained``: dead letters beyond the bad records the scenario sent on purpose.
+* ``dead_letters_unexplained`` / ``dead_letters_missing``: dead letters beyond / short of what the contract says
+  the malformed records the scenario sent on purpose must produce.
 """
 
 from __future__ import annotations
@@ -65,12 +66,15 @@ def by_fingerprint(alerts: Mapping[str, FinalAlert], *, clock: bool = False) -> 
 
 
 PROMISES = ("lost", "duplicated", "alerts_missing", "alerts_extra", "alerts_differing", "dead_letters_unexplained",
-            "dead_letters_missing", "stuck")
-"""The counts a run that kept its promises has at 0 (``stuck`` comes from the runner, the rest from ``check``)."""
+            "dead_letters_missing", "stuck", "crashes")
+"""The counts a run that kept its promises has at 0 (``stuck`` and ``crashes``, agents that crashed and were
+restarted, come from the runner, the rest from ``check``)."""
 
 
-def check(acknowledged: Set[str], reference: Outcome, run: Outcome, *, bad_records: int = 0) -> dict[str, object]:
-    """The counts of one run; every count is 0 when the run kept its promises."""
+def check(acknowledged: Set[str], reference: Outcome, run: Outcome, *, dead_letters_expected: int = 0
+          ) -> dict[str, object]:
+    """The counts of one run; every count is 0 when the run kept its promises. ``dead_letters_expected``: what the
+    contract says the malformed records the broker acknowledged must produce (``malformed.Upload``)."""
     lost = sorted(acknowledged - run.stored.keys())
     doubled = sorted(i for i, n in run.stored.items() if n > 1)
     ref, got = by_fingerprint(reference.alerts), by_fingerprint(run.alerts)
@@ -88,8 +92,8 @@ def check(acknowledged: Set[str], reference: Outcome, run: Outcome, *, bad_recor
         "alerts_differing": len(differing),
         "clock_alerts_differing": len(ref_clock.keys() ^ got_clock.keys())
         + sum(1 for i in ref_clock.keys() & got_clock.keys() if ref_clock[i] != got_clock[i]),
-        "dead_letters_unexplained": max(0, run.dead_letters - bad_records),
-        "dead_letters_missing": max(0, bad_records - run.dead_letters),
+        "dead_letters_unexplained": max(0, run.dead_letters - dead_letters_expected),
+        "dead_letters_missing": max(0, dead_letters_expected - run.dead_letters),
         "samples": {  # fingerprints with their rule, to start the search from
             "lost": lost[:SAMPLE], "duplicated": doubled[:SAMPLE],
             "alerts_missing": [(i, _rule_of(reference, i)) for i in missing[:SAMPLE]],

@@ -37,9 +37,9 @@ from typing import Any
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
 
-from schemas import EventBatch
 from streams.broker import EphemeralBroker as Broker
 from streams.chaos.checker import PROMISES, FinalAlert, Outcome, check
+from streams.chaos.malformed import Upload, clean, with_malformed
 from streams.process import WorkerProcess, free_port, settings_env
 from streams.settings import REPO_ROOT, Settings
 from streams.simulate import build_street, generate_day, publish_master_data
@@ -62,6 +62,7 @@ class ChaosConfig:
     kills: int = 20
     terms: int = 5
     broker_restarts: int = 3
+    bad_records: int = 10_000
     repeat_interval_s: float = 2.0
     drain_timeout_s: float = 300.0
     work: Path = REPO_ROOT / ".data" / "chaos"
@@ -70,53 +71,50 @@ class ChaosConfig:
 # --- input ---------------------------------------------------------------------------------
 
 
-BAD_RECORDS: tuple[bytes, ...] = (
-    b"{not json at all",
-    json.dumps({"batch_id": "bad-schema", "source": "cp-x", "events": [{"event_id": "bad-1"}]}).encode(),
-    b"\xfe" + b"x" * 990_000,  # near a megabyte: its dead letter must be bounded, not lost
-)
-"""Records that must each become exactly one dead letter: unreadable, against the contract, near the size limit."""
-
-
 class Publisher(threading.Thread):
-    """Uploads ``batches`` at ``rate_eps``; records every event the broker acknowledged."""
+    """Uploads ``uploads`` at ``rate_eps``; records every event the broker acknowledged, and the dead letters
+    the acknowledged malformed records must produce."""
 
-    def __init__(self, bootstrap: str, topic: str, batches: list[EventBatch], rate_eps: float,
-                 bad_every: int = 0) -> None:
+    def __init__(self, bootstrap: str, topic: str, uploads: list[Upload], rate_eps: float) -> None:
         super().__init__(name="chaos-publisher", daemon=True)
         self._producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, retries=2**31 - 1,
                                        retry_backoff_ms=200, request_timeout_ms=10_000, max_block_ms=120_000,
                                        max_request_size=2 * 1024 * 1024, max_in_flight_requests_per_connection=1)
-        self._topic, self._batches, self._rate, self._bad_every = topic, batches, rate_eps, bad_every
+        self._topic, self._uploads, self._rate = topic, uploads, rate_eps
         self.acknowledged: set[str] = set()
         self.failed = 0
-        self.bad_sent = 0
+        """Uploads of the day the broker did not acknowledge (their events are not input)."""
+        self.bad_sent = sum(1 for u in uploads if u.kind)
+        self.bad_refused = 0
+        """Malformed records the broker refused (over its size limit): not input either."""
+        self.dead_letters_expected = 0
         self._lock = threading.Lock()
 
-    def _on_ack(self, ids: tuple[str, ...]) -> Callable[[Any], None]:
+    def _on_ack(self, upload: Upload) -> Callable[[Any], None]:
         def done(_: Any) -> None:
             with self._lock:
-                self.acknowledged.update(ids)
+                self.acknowledged.update(upload.event_ids)
+                self.dead_letters_expected += upload.dead_letters
         return done
 
-    def _on_error(self, _: Exception) -> None:
-        with self._lock:
-            self.failed += 1
+    def _on_error(self, upload: Upload) -> Callable[[Exception], None]:
+        def failed(_: Exception) -> None:
+            with self._lock:
+                if upload.event_ids:
+                    self.failed += 1
+                else:
+                    self.bad_refused += 1
+        return failed
 
     def run(self) -> None:
         t0, sent = time.monotonic(), 0
-        for n, batch in enumerate(self._batches):
+        for upload in self._uploads:
             wait = t0 + sent / self._rate - time.monotonic() if self._rate > 0 else 0
             if wait > 0:
                 time.sleep(wait)
-            ids = tuple(e.event_id for e in batch.events)
-            future = self._producer.send(self._topic, key=batch.source.encode(), value=batch.model_dump_json().encode())
-            future.add_callback(self._on_ack(ids)).add_errback(self._on_error)
-            sent += len(ids)
-            if self._bad_every and n % self._bad_every == self._bad_every // 2:
-                bad = BAD_RECORDS[self.bad_sent % len(BAD_RECORDS)]
-                self._producer.send(self._topic, key=b"cp-bad", value=bad).add_errback(self._on_error)
-                self.bad_sent += 1
+            future = self._producer.send(self._topic, key=upload.key, value=upload.value)
+            future.add_callback(self._on_ack(upload)).add_errback(self._on_error(upload))
+            sent += len(upload.event_ids)
         self._producer.flush()
         self._producer.close()
 
@@ -316,7 +314,8 @@ class Scenario:
     name: str
     fault: Callable[[RunContext], None]
     help: str
-    bad_every: int = 0
+    malformed: bool = False
+    """Generated malformed records among the uploads (``ChaosConfig.bad_records`` of them)."""
     worker_down_first: bool = False
     rate_eps: float | None = None
     """Upload rate of this scenario's publisher, if not the campaign's (faults that need a longer stream)."""
@@ -336,8 +335,8 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario("broker-restart", _fault_broker_restart, "stop the broker and start it again mid-stream"),
     Scenario("backlog", _fault_backlog, "publish the whole input while the worker is down; it drains it",
              worker_down_first=True),
-    Scenario("bad-input", _fault_none, "unreadable, off-contract and near-megabyte records among the uploads",
-             bad_every=25),
+    Scenario("bad-input", _fault_none, "generated malformed records among the uploads and inside them "
+             "(streams/chaos/malformed.py)", malformed=True),
     Scenario("cpu-contention", _fault_cpu_contention, "a CPU-bound process on every core during the run"),
 )}
 REFERENCE = Scenario("reference", _fault_none, "no fault")
@@ -398,7 +397,7 @@ def read_outcome(settings: Settings, stores: list[Settings] | None = None) -> Ou
                    replayed_across_stores=sum(n - 1 for n in across.values()))
 
 
-def one_run(broker: Broker, cfg: ChaosConfig, scenario: Scenario, batches: list[EventBatch],
+def one_run(broker: Broker, cfg: ChaosConfig, scenario: Scenario, uploads: list[Upload],
             master: Callable[[Settings], None], seed: int, say: Callable[[str], None]) -> tuple[dict[str, Any],
                                                                                                Outcome, set[str]]:
     settings = _settings(broker, cfg, scenario.name)
@@ -409,8 +408,8 @@ def one_run(broker: Broker, cfg: ChaosConfig, scenario: Scenario, batches: list[
     worker.start()  # ready: the registers are caught up
     if scenario.worker_down_first:
         worker.stop()
-    publisher = Publisher(broker.bootstrap, settings.kafka.topic("events"), batches,
-                          0 if scenario.worker_down_first else scenario.rate_eps or cfg.rate_eps, scenario.bad_every)
+    publisher = Publisher(broker.bootstrap, settings.kafka.topic("events"), uploads,
+                          0 if scenario.worker_down_first else scenario.rate_eps or cfg.rate_eps)
     ctx = RunContext(cfg=cfg, broker=broker, settings=settings, worker=worker, publisher=publisher,
                      rng=random.Random(seed))  # noqa: S311 - fault timing, not secrets
     started = time.monotonic()
@@ -450,6 +449,9 @@ def one_run(broker: Broker, cfg: ChaosConfig, scenario: Scenario, batches: list[
                "alerts_during_outage": ctx.alerts_during_outage,
                "alerts_stopped": int(ctx.alerts_during_outage is not None and ctx.alerts_during_outage <= 0),
                "not_acknowledged": publisher.failed, "bad_records": publisher.bad_sent,
+               "bad_refused_by_broker": publisher.bad_refused,
+               "dead_letters_expected": publisher.dead_letters_expected,
+               "crashes": sum(_crashes(w.log_path) for w in (worker, *(s for s, _ in ctx.spares))),
                "dead_letter_reasons": outcome.dead_letter_reasons, "worker_log": str(worker.log_path)}
     figures["data_dir"] = str(settings.data_dir)
     return figures, outcome, publisher.acknowledged
@@ -462,6 +464,7 @@ def campaign(scenario_names: list[str], *, runs: int, cfg: ChaosConfig, say: Cal
     broker = Broker(cfg.work / f"broker-{uuid.uuid4().hex[:6]}" / "kafka", quiet=True)
     street = build_street(seed=cfg.seed, residents=cfg.residents)
     batches = list(generate_day(street, seed=cfg.seed, events=cfg.events))
+    day = clean(batches)
     say(f"chaos: {sum(len(b.events) for b in batches):,} events in {len(batches):,} uploads, "
         f"{cfg.residents:,} residents, {cfg.rate_eps:,.0f} events/s offered")
 
@@ -475,7 +478,7 @@ def campaign(scenario_names: list[str], *, runs: int, cfg: ChaosConfig, say: Cal
     summaries: dict[str, dict[str, Any]] = {}
     try:
         say("reference run (no fault)")
-        ref_figures, reference, ref_acked = one_run(broker, cfg, REFERENCE, batches, master, cfg.seed, say)
+        ref_figures, reference, ref_acked = one_run(broker, cfg, REFERENCE, day, master, cfg.seed, say)
         ref_check = check(ref_acked, reference, reference)
         ref_check["lost"] = len(ref_acked - reference.stored.keys())
         _discard_data(ref_figures, ref_check)
@@ -486,8 +489,15 @@ def campaign(scenario_names: list[str], *, runs: int, cfg: ChaosConfig, say: Cal
             per_run = []
             for i in range(runs):
                 say(f"{name}: run {i + 1}/{runs} ({scenario.help})")
-                figures, outcome, acked = one_run(broker, cfg, scenario, batches, master, cfg.seed + 1 + i, say)
-                counts = check(acked, reference, outcome, bad_records=figures["bad_records"])
+                uploads = day
+                if scenario.malformed:
+                    uploads, kinds = with_malformed(batches, count=cfg.bad_records, seed=cfg.seed + 1 + i)
+                    say(f"  {sum(kinds.values()):,} malformed records: "
+                        + ", ".join(f"{k} {n:,}" for k, n in sorted(kinds.items())))
+                figures, outcome, acked = one_run(broker, cfg, scenario, uploads, master, cfg.seed + 1 + i, say)
+                if scenario.malformed:
+                    figures["bad_kinds"] = dict(kinds)
+                counts = check(acked, reference, outcome, dead_letters_expected=figures["dead_letters_expected"])
                 per_run.append(figures | counts)
                 _discard_data(figures, counts)
                 say(_run_line(figures, counts))
@@ -497,15 +507,28 @@ def campaign(scenario_names: list[str], *, runs: int, cfg: ChaosConfig, say: Cal
     return summaries
 
 
+def _crashes(log_path: Path) -> int:
+    """Agents that crashed in a worker's log (Faust restarts them; each is a record it may have skipped)."""
+    if not log_path.exists():
+        return 0
+    with log_path.open(errors="replace") as f:
+        return sum(1 for line in f if "Crashed reason=" in line)
+
+
 def _run_line(figures: dict[str, Any], counts: dict[str, Any]) -> str:
     line = (f"  lost {counts['lost']}, duplicated {counts['duplicated']}, alerts missing {counts['alerts_missing']}, "
             f"extra {counts['alerts_extra']}, differing {counts['alerts_differing']} (clock-driven rules: "
             f"{counts['clock_alerts_differing']} differ), dead letters unexplained "
-            f"{counts['dead_letters_unexplained']}, stuck {figures['stuck']}, faults {figures['faults']}, "
+            f"{counts['dead_letters_unexplained']}, missing {counts['dead_letters_missing']}, "
+            f"stuck {figures['stuck']}, crashes {figures['crashes']}, faults {figures['faults']}, "
             f"recovery max {figures['recovery_s_max']:.1f} s, {figures['run_s']:.0f} s")
     if figures["replayed_across_stores"]:
         line += (f"; {figures['replayed_across_stores']:,} rows also in a second worker's store "
                  "(replayed by the partition's next owner)")
+    if figures["bad_records"]:
+        line += (f"; {figures['bad_records']:,} malformed records sent, "
+                 f"{figures['bad_refused_by_broker']:,} refused by the broker, "
+                 f"{figures['dead_letters_expected']:,} dead letters expected")
     if figures["alerts_during_outage"] is not None:
         line += f"; {figures['alerts_during_outage']:,} alert revisions published while ClickHouse was down"
     if figures["backlog_at_stop"]:
@@ -517,15 +540,15 @@ def _run_line(figures: dict[str, Any], counts: dict[str, Any]) -> str:
 
 def _discard_data(figures: dict[str, Any], counts: dict[str, Any]) -> None:
     """Remove a run's worker data unless a promise was broken there: then it is kept for the post-mortem."""
-    kept = figures["stuck"] == figures["slow_stops"] == figures["alerts_stopped"] == 0
-    if kept and not any(counts[k] for k in PROMISES if k != "stuck"):
+    kept = figures["stuck"] == figures["crashes"] == figures["slow_stops"] == figures["alerts_stopped"] == 0
+    if kept and not any(counts[k] for k in PROMISES if k not in ("stuck", "crashes")):
         shutil.rmtree(Path(figures["data_dir"]) / "worker", ignore_errors=True)
         figures["data_dir"] = None
 
 
 SUMMED = ("lost", "duplicated", "alerts_missing", "alerts_extra", "alerts_differing", "clock_alerts_differing",
-          "dead_letters_unexplained",
-          "dead_letters_missing", "stuck", "slow_stops", "alerts_stopped", "faults", "not_acknowledged")
+          "dead_letters_unexplained", "dead_letters_missing", "stuck", "crashes", "slow_stops", "alerts_stopped",
+          "faults", "not_acknowledged", "bad_records", "bad_refused_by_broker", "dead_letters_expected")
 
 
 def summarise(name: str, per_run: list[dict[str, Any]], cfg: ChaosConfig, ref_figures: dict[str, Any],
