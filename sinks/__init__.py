@@ -4,7 +4,7 @@ See ``sinks.clickhouse`` for the write path and ``sinks/ddl`` for the tables.
 """
 
 from sinks.clickhouse import ClickHouseSink, ddl_statements
-from sinks.exceptions import SinkError, SinkUnavailable, SinkWriteError
+from sinks.exceptions import SinkDiskFull, SinkError, SinkUnavailable, SinkWriteError
 from sinks.rows import ALERT_COLUMNS, ALERT_HISTORY_COLUMNS, EVENT_COLUMNS, alert_history_row, alert_row, event_row
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "ALERT_HISTORY_COLUMNS",
     "EVENT_COLUMNS",
     "ClickHouseSink",
+    "SinkDiskFull",
     "SinkError",
     "SinkUnavailable",
     "SinkWriteError",

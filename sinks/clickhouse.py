@@ -52,7 +52,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError, Error, Operati
 from clickhouse_connect.driver.insert import InsertContext
 
 from schemas.outputs import Alert, EnrichedEvent
-from sinks.exceptions import SinkError, SinkUnavailable, SinkWriteError
+from sinks.exceptions import SinkDiskFull, SinkError, SinkUnavailable, SinkWriteError
 from sinks.rows import (
     ALERT_COLUMNS,
     ALERT_HISTORY_COLUMNS,
@@ -129,6 +129,10 @@ def _check_identifier(name: str) -> None:
 def _epoch_millis(moment: datetime) -> int:
     """Milliseconds since the epoch, by integer arithmetic (no float rounding)."""
     return (moment - _EPOCH) // _MILLISECOND
+
+
+NOT_ENOUGH_SPACE = 243
+"""ClickHouse's error code when it cannot reserve disk space for a part (chDB on a full tmpfs raised it)."""
 
 
 def _error_label(exc: BaseException) -> str:
@@ -333,6 +337,9 @@ class ClickHouseSink:
                 f"{what} failed, ClickHouse unavailable: {label}", retry_after=RETRY_AFTER_SECONDS
             )
         code = exc.code if isinstance(exc, Error) else None
+        if code == NOT_ENOUGH_SPACE:
+            return SinkDiskFull(f"{what} failed, no space left on ClickHouse's disk: {label}",
+                                retry_after=RETRY_AFTER_SECONDS)
         return SinkWriteError(f"{what} failed: {label}", code=code)
 
     def _insert(

@@ -6,6 +6,7 @@ is always enough to keep a driver exception from leaking into the agent::
 
     SinkError
     ├── SinkUnavailable   the server or the chDB engine cannot be reached; retry later
+    │   └── SinkDiskFull  ClickHouse has no space left to store the batch; retry once space returns
     └── SinkWriteError    the server answered and rejected a batch or a query
 
 Messages name the table, the batch size and the ClickHouse error code and
@@ -17,7 +18,7 @@ print its message.
 
 from __future__ import annotations
 
-__all__ = ["SinkError", "SinkUnavailable", "SinkWriteError"]
+__all__ = ["SinkDiskFull", "SinkError", "SinkUnavailable", "SinkWriteError"]
 
 
 class SinkError(Exception):
@@ -35,6 +36,14 @@ class SinkUnavailable(SinkError):
     def __init__(self, message: str, *, retry_after: float) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class SinkDiskFull(SinkUnavailable):
+    """ClickHouse could not reserve space for the batch (``NOT_ENOUGH_SPACE``): nothing was written.
+
+    Not the batch's fault, so not a ``SinkWriteError``: the same batch goes in once space returns. Named apart
+    so the log and the metric say what an operator must do (free space on ClickHouse's data path).
+    """
 
 
 class SinkWriteError(SinkError):

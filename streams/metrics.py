@@ -81,8 +81,9 @@ SINK_BATCHES = Counter(
 )
 SINK_FAILURES = Counter(
     "gridwatch_sink_failures_total",
-    "Failed ClickHouse writes (each is retried; offsets wait), by table.",
-    ["table"],
+    "Failed ClickHouse writes (each is retried; offsets wait), by table and reason: disk_full (free space on "
+    "ClickHouse's data path), unavailable (not reachable), rejected (the server refused the batch).",
+    ["table", "reason"],
 )
 SINK_PENDING_ROWS = Gauge(
     "gridwatch_sink_pending_rows",

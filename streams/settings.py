@@ -60,6 +60,12 @@ class KafkaSettings(BaseModel):
         default=10, ge=0, le=1_500,
         description="How long the worker's fetch may wait at the broker for data: bounds each hop's added delay.",
     )
+    producer_request_timeout_s: float = Field(
+        default=30.0, gt=0, le=1_200,
+        description="How long the worker's producer waits for any one answer of the broker before it retries "
+                    "(Kafka's own default). Faust's 1,200 s let one unanswered metadata request stop every send "
+                    "and every commit for twenty minutes.",
+    )
 
     def topic(self, logical: str) -> str:
         if logical not in TOPICS:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from streams.broker import EphemeralBroker
+from streams.chaos.disk import SmallDisk
 from streams.process import WorkerProcess, free_port, settings_env
 from streams.settings import Settings
 
@@ -62,3 +63,14 @@ def worker_factory(tmp_path: Path) -> Iterator[Callable[[Settings], WorkerProces
     for w in started:
         if w.running():
             w.stop()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
+    """A 64 MB tmpfs over a fresh directory (root only, as on the project's machines), unmounted afterwards."""
+    disk = SmallDisk(tmp_path / "small-disk", 64)
+    disk.mount()
+    try:
+        yield disk
+    finally:
+        disk.unmount()

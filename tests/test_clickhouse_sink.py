@@ -45,6 +45,7 @@ from sinks import (
     event_row,
 )
 from streams.alertbook import AlertBook
+from streams.chaos.disk import SmallDisk
 from streams.rules import Finding
 from streams.rules.state import MemoryState
 
@@ -637,3 +638,32 @@ def test_alerts_table_of_020_is_replaced_and_its_rows_kept_as_revision_one(chdb_
 def test_a_fresh_database_keeps_no_table_of_020(sink: ClickHouseSink, database: str) -> None:
     names = sink.query_rows("SELECT name FROM system.tables WHERE database = {db:String}", {"db": database})
     assert sorted(name for (name,) in names) == ["alert_history", "alerts", "enriched_events"]
+
+
+def test_a_full_disk_is_reported_as_such_nothing_is_written_and_the_batch_goes_in_once_space_returns(
+    small_disk: SmallDisk,
+) -> None:
+    script = textwrap.dedent(
+        f"""
+        from pathlib import Path
+        from sinks import ClickHouseSink, SinkDiskFull
+        from streams.chaos.disk import SmallDisk
+        from tests.test_clickhouse_sink import make_event
+        disk = SmallDisk(Path({str(small_disk.path)!r}), 64)
+        sink = ClickHouseSink(dsn="chdb://" + str(disk.path / "ch"), database="gw_full")
+        sink.setup()
+        batch = [make_event(f"ev-{{i}}") for i in range(2000)]
+        disk.fill()
+        try:
+            sink.insert_events(batch)
+        except SinkDiskFull as exc:
+            print("disk full:", exc)
+        disk.free()
+        print("written", sink.insert_events(batch), "stored", sink.count("enriched_events"))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO_ROOT,
+                            timeout=300, check=True)
+    lines = result.stdout.strip().splitlines()
+    assert lines[0].startswith("disk full:") and "NOT_ENOUGH_SPACE" in lines[0], result.stdout + result.stderr
+    assert lines[-1] == "written 2000 stored 2000"

@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from schemas import Alert
-from sinks import ClickHouseSink, SinkError
+from sinks import ClickHouseSink, SinkDiskFull, SinkError, SinkUnavailable
 from streams.agents.context import Pipeline
 from streams.codec import safe_error
 from streams.metrics import (
@@ -41,6 +41,13 @@ from streams.metrics import (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 M = TypeVar("M", bound=BaseModel)
+
+
+def _reason(exc: SinkError) -> str:
+    """The ``reason`` label of a failed write: what an operator must do about it."""
+    if isinstance(exc, SinkDiskFull):
+        return "disk_full"
+    return "unavailable" if isinstance(exc, SinkUnavailable) else "rejected"
 
 
 class SinkRunner:
@@ -72,9 +79,9 @@ class SinkRunner:
             started = time.perf_counter()
             try:
                 written = await self.call(fn, rows)
-            except SinkError as exc:
-                SINK_FAILURES.labels(table=table).inc()
-                log.warning("ClickHouse write to %s failed (%s); retrying", table, safe_error(exc))
+            except SinkError as exc:  # its message names codes and the table, never a value (sinks.exceptions)
+                SINK_FAILURES.labels(table=table, reason=_reason(exc)).inc()
+                log.warning("ClickHouse write to %s failed: %s; retrying", table, exc)
                 await asyncio.sleep(getattr(exc, "retry_after", None) or self.retry_seconds)
                 continue
             SINK_BATCH_SECONDS.labels(table=table).observe(time.perf_counter() - started)

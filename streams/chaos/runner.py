@@ -39,8 +39,10 @@ from kafka.errors import KafkaError
 
 from streams.broker import EphemeralBroker as Broker
 from streams.chaos.checker import PROMISES, FinalAlert, Outcome, check
+from streams.chaos.disk import SmallDisk
 from streams.chaos.malformed import Upload, clean, with_malformed
 from streams.process import WorkerProcess, free_port, settings_env
+from streams.scrape import metric, scrape
 from streams.settings import REPO_ROOT, Settings
 from streams.simulate import build_street, generate_day, publish_master_data
 from streams.simulate.run import person_keys
@@ -146,6 +148,10 @@ class RunContext:
     alerts_during_outage: int | None = None
     """Alert revisions published while ClickHouse refused writes (``clickhouse-outage``): must not be 0."""
     faults: int = 0
+    disk: SmallDisk | None = None
+    """The tmpfs under ClickHouse's path (``disk-full``)."""
+    disk_full_failures: float | None = None
+    """Writes the worker counted as failed for a full disk (``gridwatch_sink_failures_total{reason="disk_full"}``)."""
     spares: list[tuple[WorkerProcess, Settings]] = field(default_factory=list)
     """More workers of the same group (``rebalance``), each with a data directory and a store of its own."""
 
@@ -264,6 +270,32 @@ def _clickhouse_outage(seconds: float) -> Callable[[RunContext], None]:
     return fault
 
 
+def _disk_full(seconds: float) -> Callable[[RunContext], None]:
+    def fault(ctx: RunContext) -> None:
+        """ClickHouse's disk filled for ``seconds`` from shortly after the uploads begin (topped up each second,
+        as ClickHouse frees merged parts); then the space returns."""
+        disk = ctx.disk
+        assert disk is not None  # noqa: S101 - one_run mounts it for this scenario
+        time.sleep(1.0)
+        before = _alerts_published(ctx)
+        ctx.faults += 1
+        until = time.monotonic() + seconds
+        while time.monotonic() < until:
+            disk.fill()
+            time.sleep(1.0)
+        during = _alerts_published(ctx)
+        try:
+            ctx.disk_full_failures = metric(scrape(ctx.settings.metrics.port), "gridwatch_sink_failures_total",
+                                            table="enriched_events", reason="disk_full")
+        except OSError:
+            ctx.disk_full_failures = -1
+        disk.free()
+        ctx.alerts_during_outage = (during - before) if during is not None and before is not None else -1
+        ctx.wait_for_progress(time.monotonic())
+        ctx.publisher.join()
+    return fault
+
+
 def _fault_rebalance(ctx: RunContext) -> None:
     """A second and a third worker join and leave every 10 to 30 s while the uploads go on."""
     spares = [ctx.spare_worker(), ctx.spare_worker()]
@@ -325,6 +357,8 @@ class Scenario:
     worker_down_first: bool = False
     rate_eps: float | None = None
     """Upload rate of this scenario's publisher, if not the campaign's (faults that need a longer stream)."""
+    small_disk_mb: int = 0
+    """ClickHouse's path on a tmpfs of this size (``disk-full``; root only)."""
 
 
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
@@ -336,6 +370,8 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              "every ClickHouse write fails for 30 s mid-stream, then the store recovers"),
     Scenario("clickhouse-outage-5min", _clickhouse_outage(300.0),
              "every ClickHouse write fails for 5 minutes mid-stream, then the store recovers"),
+    Scenario("disk-full", _disk_full(30.0), "ClickHouse's disk (a tmpfs) full for 30 s mid-stream, then freed",
+             small_disk_mb=256),
     Scenario("rebalance", _fault_rebalance, "a second and a third worker join and leave every 10-30 s",
              rate_eps=100.0),
     Scenario("broker-restart", _fault_broker_restart, "stop the broker and start it again mid-stream"),
@@ -410,6 +446,19 @@ def one_run(broker: Broker, cfg: ChaosConfig, scenario: Scenario, uploads: list[
     ensure_topics(settings.kafka)
     worker = WorkerProcess(log_path=settings.data_dir / "worker.log", metrics_port=settings.metrics.port,
                            env=settings_env(settings))
+    disk = SmallDisk(settings.data_dir / "clickhouse", scenario.small_disk_mb) if scenario.small_disk_mb else None
+    if disk is not None:
+        disk.mount()
+    try:
+        return _run(broker, cfg, scenario, uploads, settings, worker, disk, master, seed, say)
+    finally:
+        if disk is not None:
+            disk.unmount()
+
+
+def _run(broker: Broker, cfg: ChaosConfig, scenario: Scenario, uploads: list[Upload], settings: Settings,
+         worker: WorkerProcess, disk: SmallDisk | None, master: Callable[[Settings], None], seed: int,
+         say: Callable[[str], None]) -> tuple[dict[str, Any], Outcome, set[str]]:
     master(settings)
     worker.start()  # ready: the registers are caught up
     if scenario.worker_down_first:
@@ -417,7 +466,7 @@ def one_run(broker: Broker, cfg: ChaosConfig, scenario: Scenario, uploads: list[
     publisher = Publisher(broker.bootstrap, settings.kafka.topic("events"), uploads,
                           0 if scenario.worker_down_first else scenario.rate_eps or cfg.rate_eps)
     ctx = RunContext(cfg=cfg, broker=broker, settings=settings, worker=worker, publisher=publisher,
-                     rng=random.Random(seed))  # noqa: S311 - fault timing, not secrets
+                     rng=random.Random(seed), disk=disk)  # noqa: S311 - fault timing, not secrets
     started = time.monotonic()
     publisher.start()
     stuck = 0
@@ -453,6 +502,7 @@ def one_run(broker: Broker, cfg: ChaosConfig, scenario: Scenario, uploads: list[
                "slow_stops": sum(1 for s in ctx.stops if s > STOP_WITHIN_S),
                "replayed_across_stores": outcome.replayed_across_stores,
                "alerts_during_outage": ctx.alerts_during_outage,
+               "disk_full_failures": ctx.disk_full_failures,
                "alerts_stopped": int(ctx.alerts_during_outage is not None and ctx.alerts_during_outage <= 0),
                "not_acknowledged": publisher.failed, "bad_records": publisher.bad_sent,
                "bad_refused_by_broker": publisher.bad_refused,
@@ -537,6 +587,8 @@ def _run_line(figures: dict[str, Any], counts: dict[str, Any]) -> str:
                  f"{figures['dead_letters_expected']:,} dead letters expected")
     if figures["alerts_during_outage"] is not None:
         line += f"; {figures['alerts_during_outage']:,} alert revisions published while ClickHouse was down"
+    if figures["disk_full_failures"] is not None:
+        line += f", {figures['disk_full_failures']:.0f} writes failed as disk_full"
     if figures["backlog_at_stop"]:
         line += (f"; SIGTERM to exit max {figures['stop_s_max']:.1f} s, {figures['slow_stops']} over "
                  f"{STOP_WITHIN_S:.0f} s (events waiting at each: "
