@@ -36,12 +36,12 @@ class RuleInputBatch(Contract):
     schema_version: Literal[1] = SCHEMA_VERSION
     items: tuple[RuleInput, ...]
     uploaded_at: float | None = Field(default=None, description="Kafka timestamp of the newest upload, seconds.")
-    watermark: AwareDatetime | None = Field(
-        default=None, description="Event time every active source partition of the sender has reached."
-    )
-    origin: str = Field(
-        default="", description="The sending worker (its group member id): a partition's watermark is the "
-                                "minimum over the workers that hand it events.")
+    sources: dict[int, tuple[AwareDatetime | None, bool]] = Field(
+        default_factory=dict,
+        description="Per events partition the sender reads: the latest event time it has handed over (null: none "
+                    "yet) and whether that partition holds the watermark back (false: idle, or nothing to read). "
+                    "A rule partition's watermark is the minimum over every events partition, merged from all "
+                    "senders.")
 
 
 class FindingRecord(Contract):

@@ -146,7 +146,7 @@ def create_app(settings: Settings, resources: WorkerResources, catalogue: Catalo
     app.task(watch_for_stalls)
     feeder = sink_agents.register(pipeline, resources.sink_runner)
     events_agent.register(pipeline, feeder, partition_judge, deliver, ownership,
-                          state_changelog=rule_state.changelog_topic.get_topic_name(), origin=member_id(settings))
+                          state_changelog=rule_state.changelog_topic.get_topic_name())
     judge.register(pipeline, partition_judge, deliver)
     alerting.register(pipeline, book, alert_view, publish, ownership=ownership, table=alert_state,
                       book_changelog=alert_state.changelog_topic.get_topic_name())

@@ -9,20 +9,19 @@ path its events took.
 
 Per partition:
 
-* the **watermark** is the low watermark the events agents computed for the
-  events they hand over (the event time all their source partitions have
-  reached). Several workers hand a partition events, each from the events
-  partitions it reads, so each hand-over names its **origin** (the sending
-  worker) and the partition's watermark is the minimum over the origins heard
-  from within ``idle_after`` seconds: the furthest worker's watermark made
-  the others' events late (the fault campaign's ``rebalance``: 22 false
-  bypass alerts with three workers). An origin gone quiet (a worker that left)
-  stops holding it back. An event older than the watermark minus the
-  catalogue's lateness is counted and not judged by stateful rules
-  (per-event rules already judged it): remembering it would rewrite history
-  other events were judged against. A batch's own watermark applies after its
-  events are judged, so the events of one hand-over are never late against
-  the watermark they brought;
+* the **watermark** is the low watermark over every partition of the events
+  topic, merged from the marks the senders bring (``MergedWatermark``: per
+  events partition the latest event time handed over and whether it holds
+  the watermark back). Several workers hand a partition events, each from the
+  events partitions it reads, and which reads which moves at every rebalance,
+  so the marks are kept per events partition, not per worker (the fault
+  campaign's ``rebalance``: 22 false bypass alerts with three workers, and
+  with a watermark per worker still 3, when a partition moved from the
+  slowest worker). An event older than the watermark minus the catalogue's
+  lateness is counted and not judged by stateful rules (per-event rules
+  already judged it): remembering it would rewrite history other events were
+  judged against. A batch's own marks apply after its events are judged, so
+  the events of one hand-over are never late against the marks they brought;
 * once per ``TICK_EVERY`` of watermark time, ``silent_checkpoint`` is ticked
   for the gates of the partition;
 * every ``CONFIRM_EVERY`` of watermark time, the sightings anti-passback holds
@@ -32,7 +31,7 @@ Per partition:
 from __future__ import annotations
 
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,6 +39,7 @@ from datetime import datetime, timedelta
 from schemas import EnrichedEvent
 from streams.engine import Engine, Family
 from streams.rules.base import Finding
+from streams.watermark import Marks, MergedWatermark
 
 TICK_EVERY = timedelta(minutes=1)
 CONFIRM_EVERY = timedelta(seconds=10)
@@ -72,25 +72,26 @@ def _due(last: dict[int, datetime], part: int, now: datetime, every: timedelta) 
 
 
 class PartitionJudge:
-    """The stateful rules of ``engine`` per partition; ``silences`` gives a partition's silent checkpoints."""
+    """The stateful rules of ``engine`` per partition; ``silences`` gives a partition's silent checkpoints.
 
-    def __init__(self, engine: Engine, silences: Silences, *, idle_after: float = 60.0,
+    ``sources``: the partitions of the events topic, every one of which a rule partition's watermark waits for.
+    """
+
+    def __init__(self, engine: Engine, silences: Silences, *, sources: int, idle_after: float = 60.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._engine = engine
         self._silences = silences
-        self._idle_after = idle_after
-        self._clock = clock
+        self._merged: dict[int, MergedWatermark] = defaultdict(
+            lambda: MergedWatermark(sources, idle_after=idle_after, clock=clock))
         self._watermarks: dict[int, datetime] = {}
-        self._origins: dict[int, dict[str, tuple[datetime | None, float]]] = {}
         self._ticked: dict[int, datetime] = {}
         self._confirmed: dict[int, datetime] = {}
 
     def watermark(self, part: int) -> datetime | None:
         return self._watermarks.get(part)
 
-    def judge(self, part: int, items: Iterable[tuple[Family, EnrichedEvent]],
-              watermark: datetime | None, origin: str = "") -> Judged:
-        """Judge ``items`` (in event-time order) on ``part``, then note ``watermark`` from ``origin``."""
+    def judge(self, part: int, items: Iterable[tuple[Family, EnrichedEvent]], marks: Marks) -> Judged:
+        """Judge ``items`` (in event-time order) on ``part``, then merge the sender's ``marks``."""
         out = Judged()
         engine = self._engine
         current = self._watermarks.get(part)
@@ -103,15 +104,17 @@ class PartitionJudge:
                 out.found.extend((f, event) for f in engine.judge(family, event))
             except Exception as exc:  # one event's failure never stops the partition
                 out.failed.append((i, exc))
-        self.advance(part, watermark, out, origin=origin)
+        self.advance(part, marks, out)
         return out
 
-    def advance(self, part: int, watermark: datetime | None, into: Judged | None = None,
-                origin: str = "") -> Judged:
-        """Note ``origin``'s watermark for ``part``, move the partition's (the minimum over the origins heard
-        from lately) forward, never back, and run what its clock has made due."""
+    def advance(self, part: int, marks: Marks, into: Judged | None = None) -> Judged:
+        """Merge a sender's ``marks`` for ``part``, move the partition's watermark forward (never back), and run
+        what its clock has made due."""
         out = into if into is not None else Judged()
-        low = self._low(part, watermark, origin)
+        merged = self._merged[part]
+        if marks:
+            merged.report(marks)
+        low = merged.low()
         if low is not None and (part not in self._watermarks or low > self._watermarks[part]):
             self._watermarks[part] = low
         now = self._watermarks.get(part)
@@ -128,17 +131,3 @@ class PartitionJudge:
             except Exception as exc:
                 out.clock_failures.append(("confirm", exc))
         return out
-
-    def _low(self, part: int, watermark: datetime | None, origin: str) -> datetime | None:
-        """The minimum over the origins heard from lately; None while one of them does not know its own yet."""
-        origins = self._origins.setdefault(part, {})
-        wall = self._clock()
-        seen = origins.get(origin)
-        if watermark is not None:
-            origins[origin] = (max(seen[0], watermark) if seen and seen[0] else watermark, wall)
-        else:  # heard from, its watermark unknown (a worker just started) or not moved
-            origins[origin] = (seen[0] if seen else None, wall)
-        for gone in [o for o, (_, at) in origins.items() if wall - at > self._idle_after]:
-            del origins[gone]
-        marks = [mark for mark, _ in origins.values()]
-        return None if None in marks else min(marks)  # type: ignore[type-var]

@@ -21,6 +21,10 @@ None: unknown) until its first upload arrives, unless the consumer reports it
 has nothing to read. A partition, seen or not, that stays quiet for
 ``idle_after`` seconds stops holding it back (a terminal offline at night); a
 partition no longer assigned is forgotten.
+
+The events agent sends these marks per events partition with every hand-over
+(``marks``), and each rule partition merges the marks of every worker that
+feeds it (``MergedWatermark``).
 """
 
 from __future__ import annotations
@@ -56,11 +60,83 @@ class SourceWatermark:
             if p not in self._high:
                 self._unseen.setdefault(p, now)
 
-    def low(self, drained: Callable[[int], bool] = lambda partition: False) -> datetime | None:
-        """The watermark; None while unknown. ``drained(partition)``: the consumer has nothing of it to read."""
+    def marks(self, drained: Callable[[int], bool] = lambda partition: False) -> Marks:
+        """Per assigned partition, its high mark (None if unseen) and whether it holds the watermark back: seen
+        within ``idle_after``, or unseen, assigned within ``idle_after`` and with something to read
+        (``drained(partition)``: the consumer has nothing of it to read)."""
         now = self._clock()
-        for p, since in self._unseen.items():
-            if now - since <= self._idle_after and not drained(p):
+        out: Marks = {p: (high, now - seen <= self._idle_after) for p, (high, seen) in self._high.items()}
+        out |= {p: (None, now - since <= self._idle_after and not drained(p)) for p, since in self._unseen.items()}
+        return out
+
+    def low(self, drained: Callable[[int], bool] = lambda partition: False) -> datetime | None:
+        """The watermark; None while unknown."""
+        return low_of(self.marks(drained).values())
+
+
+Marks = dict[int, tuple[datetime | None, bool]]
+"""Per events partition: the latest event time handed over from it (None: none yet), and whether it holds the
+watermark back (False: idle, or nothing to read)."""
+
+
+def low_of(marks: Iterable[tuple[datetime | None, bool]]) -> datetime | None:
+    """The minimum over the marks that hold; None if one that holds has no time yet, or none holds."""
+    holding = []
+    for high, holds in marks:
+        if holds:
+            if high is None:
                 return None  # it may hold anything: every event time is possible
-        active = [t for t, seen in self._high.values() if now - seen <= self._idle_after]
-        return min(active) if active else None
+            holding.append(high)
+    return min(holding) if holding else None
+
+
+class MergedWatermark:
+    """One rule partition's low watermark over every events partition, from the marks the workers send it.
+
+    Several workers hand a rule partition events, each from the events
+    partitions it reads, and which worker reads which moves at every
+    rebalance. So the marks are kept per events partition, not per worker: a
+    partition's high mark is the highest any worker reported (a new owner
+    replaying from the committed offset reports older times for events the
+    old owner already handed over), whether it holds is what the latest report
+    said. Kept per worker, the minimum jumped whenever a partition moved from
+    the slow worker to another, and the new owner's replay was then late
+    (``gridwatch chaos rebalance``: false bypass alerts). An events partition
+    never reported holds the watermark back for ``idle_after`` from the first
+    report; one no worker has reported for ``idle_after`` (its owner gone, no
+    successor yet) stops holding it.
+    """
+
+    def __init__(self, partitions: int, idle_after: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._partitions = partitions
+        self._idle_after = idle_after
+        self._clock = clock
+        self._marks: dict[int, tuple[datetime | None, bool, float]] = {}
+        self._since: float | None = None
+
+    def report(self, marks: Marks) -> None:
+        now = self._clock()
+        if self._since is None:
+            self._since = now
+        for p, (high, holds) in marks.items():
+            known = self._marks.get(p)
+            best = known[0] if known is not None else None
+            if high is not None and (best is None or high > best):
+                best = high
+            self._marks[p] = (best, holds, now)
+
+    def low(self) -> datetime | None:
+        """The watermark; None while unknown."""
+        now = self._clock()
+        if self._since is None:
+            return None
+        marks = []
+        for p in range(self._partitions):
+            known = self._marks.get(p)
+            if known is None:
+                if now - self._since <= self._idle_after:
+                    return None  # not heard of yet: it may hold anything
+                continue
+            high, holds, heard = known
+            marks.append((high, holds and now - heard <= self._idle_after))
+        return low_of(marks)

@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from schemas import EnrichedBatch
 from schemas.internal import RuleInputBatch
 from streams.agents.events import MAX_ITEMS, _Take, enriched_batch_json
 from streams.agents.tables import partition_of
+from streams.watermark import Marks
 from tests.factories import NIGHT, enriched_event
 
 PARTITIONS = 4
 
 
-def batches(take: _Take, watermark: datetime | None = None) -> list[tuple[int, bytes]]:
+def batches(take: _Take, marks: Marks | None = None) -> list[tuple[int, bytes]]:
     """The take's rule-input records, as the events agent sends those of partitions it does not own."""
     return [(part, raw) for part, entries in take.by_partition(PARTITIONS).items()
-            for raw in take.records(entries, watermark)]
+            for raw in take.records(entries, marks or {})]
 
 
-def decoded(take: _Take, watermark: datetime | None = None) -> list[tuple[int, RuleInputBatch]]:
+def decoded(take: _Take, marks: Marks | None = None) -> list[tuple[int, RuleInputBatch]]:
     """The take's rule-input records as the judge reads them."""
-    return [(part, RuleInputBatch.model_validate_json(raw)) for part, raw in batches(take, watermark)]
+    return [(part, RuleInputBatch.model_validate_json(raw)) for part, raw in batches(take, marks)]
 
 
 def test_a_large_take_is_split_into_records_of_bounded_size_keeping_order() -> None:
@@ -38,15 +39,16 @@ def test_a_large_take_is_split_into_records_of_bounded_size_keeping_order() -> N
     assert max(len(raw) for _, raw in batches(take)) < 900_000  # under Kafka's 1 MB default
 
 
-def test_a_split_take_carries_its_watermark_on_its_last_record_only() -> None:
+def test_a_split_take_carries_its_marks_on_its_last_record_only() -> None:
     # the judge moves a partition's watermark after each record: the take's on the first record would make the
     # rest of a backlog's take late (1,406 of 2,405 events skipped in outside testing)
     take = _Take()
     for i in range(MAX_ITEMS + 1):
         take.route("person", "one-person", enriched_event(f"e{i}", event_time=NIGHT + timedelta(minutes=i)),
                    PARTITIONS)
-    records = decoded(take, watermark=NIGHT + timedelta(minutes=MAX_ITEMS))
-    assert [batch.watermark for _, batch in records] == [None, NIGHT + timedelta(minutes=MAX_ITEMS)]
+    marks: Marks = {0: (NIGHT + timedelta(minutes=MAX_ITEMS), True), 3: (None, False)}
+    records = decoded(take, marks)
+    assert [batch.sources for _, batch in records] == [{}, marks]
 
 
 def test_each_key_goes_to_the_partition_of_its_hash() -> None:
@@ -89,7 +91,7 @@ def test_records_assembled_from_each_events_json_read_back_as_the_models_would_w
     take.uploaded_at = 1580000000.5
     for e, raw in zip(events, raws, strict=True):
         take.route("person", "k", e, PARTITIONS, raw)
-    [(_, raw)] = batches(take, watermark=NIGHT)
+    [(_, raw)] = batches(take, {1: (NIGHT, True)})
     batch = RuleInputBatch.model_validate_json(raw)
-    assert (batch.uploaded_at, batch.watermark) == (1580000000.5, NIGHT)
+    assert (batch.uploaded_at, batch.sources) == (1580000000.5, {1: (NIGHT, True)})
     assert [(i.family, i.key, i.event) for i in batch.items] == [("person", "k", e) for e in events]

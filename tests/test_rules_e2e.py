@@ -652,7 +652,7 @@ def test_a_take_routes_each_checkpoints_latest_event_in_arrival_order_not_after_
     take.route("person", person, late, PARTITIONS)
     entries = take.by_partition(PARTITIONS)[partition_of(DY_SOUTH, PARTITIONS)]
     assert [e.event.event_id for e in entries] == ["t-1", "t-2"]  # judged in this order where owned
-    [record] = take.records(entries, watermark=None)  # and sent in this order where not
+    [record] = take.records(entries, {})  # and sent in this order where not
     assert [i.event.event_id for i in RuleInputBatch.model_validate_json(record).items] == ["t-1", "t-2"]
 
 

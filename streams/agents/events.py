@@ -39,7 +39,7 @@ from streams.codec import Rejected, decode_batch, safe_error
 from streams.engine import Family
 from streams.judging import PartitionJudge
 from streams.metrics import ENRICHMENT_MISSES, EVENTS_CONSUMED, FIELDS_REFUSED, HANDOFFS, RECORDS_CONSUMED
-from streams.watermark import SourceWatermark
+from streams.watermark import Marks, SourceWatermark
 
 log = logging.getLogger(__name__)
 MAX_ITEMS = 200
@@ -115,29 +115,29 @@ class _Take:
         return {part: sorted(entries, key=lambda e: (e.event.event_time, e.seq))
                 for part, entries in self.routed.items()}
 
-    def records(self, entries: list[_Routed], watermark: datetime | None, origin: str = "") -> list[bytes]:
+    def records(self, entries: list[_Routed], marks: Marks) -> list[bytes]:
         """``RuleInputBatch`` records of one partition's events, split every ``MAX_ITEMS`` to stay well under
-        Kafka's 1 MB record. Only the last carries the watermark: the judge moves a partition's watermark after a
-        record's items, and the take's watermark on the first record would make the rest of the take late."""
+        Kafka's 1 MB record. Only the last carries the marks: the judge moves a partition's watermark after a
+        record's items, and the take's marks on the first record would make the rest of the take late."""
         out = []
-        for start in range(0, max(len(entries), 1), MAX_ITEMS):  # no entries: one record with the watermark only
+        sources = json.dumps({str(p): [high.isoformat() if high is not None else None, holds]
+                              for p, (high, holds) in marks.items()})
+        for start in range(0, max(len(entries), 1), MAX_ITEMS):  # no entries: one record with the marks only
             last = start + MAX_ITEMS >= len(entries)
-            mark = watermark.isoformat() if watermark is not None and last else None
             body = ",".join(e.item() for e in entries[start:start + MAX_ITEMS])
             out.append(f'{{"schema_version":{SCHEMA_VERSION},"items":[{body}],'
-                       f'"uploaded_at":{_json(self.uploaded_at)},"watermark":{_json(mark)},'
-                       f'"origin":{_json(origin)}}}'.encode())
+                       f'"uploaded_at":{_json(self.uploaded_at)},"sources":{sources if last else "{}"}}}'.encode())
         return out
 
 
 WATERMARK_EVERY_S = 0.5
-"""How often a worker tells a rule partition it hands no events its watermark (a record with no items)."""
+"""How often a worker tells a rule partition it hands no events its marks (a record with no items)."""
 
 
 def register(p: Pipeline, feeder: SinkFeeder, judge: PartitionJudge, deliver: FindingDelivery,
-             ownership: Ownership, *, state_changelog: str, origin: str) -> None:
-    """``origin`` names this worker on its ``rule-input`` records (``streams.judging``: a partition's
-    watermark is the minimum over the workers that hand it events)."""
+             ownership: Ownership, *, state_changelog: str) -> None:
+    """Every hand-over carries this worker's marks per events partition (``streams.watermark``): a rule
+    partition's watermark is the minimum over every events partition, whichever worker reads it."""
     source = p.topics["events"]
     enriched_topic = p.topics["enriched-events"]
     rule_input = p.topics["rule-input"]
@@ -146,7 +146,7 @@ def register(p: Pipeline, feeder: SinkFeeder, judge: PartitionJudge, deliver: Fi
     partitions = p.settings.kafka.partitions
     engine = p.engine
     source_watermark = SourceWatermark()
-    told: dict[int, float] = {}  # rule partition -> when this worker last told it its watermark
+    told: dict[int, float] = {}  # rule partition -> when this worker last told it its marks
 
     def drained(partition: int) -> bool:
         """Whether the consumer has read all of an events partition (its end offset known and reached)."""
@@ -208,7 +208,7 @@ def register(p: Pipeline, feeder: SinkFeeder, judge: PartitionJudge, deliver: Fi
     async def judge_take(take: _Take) -> None:
         """Owned partitions judged here (state pinned to each, before any await); the rest to ``rule-input``."""
         source_watermark.assign(ownership.assigned(name))
-        watermark = source_watermark.low(drained)
+        marks = source_watermark.marks(drained)
         owned = ownership.partitions(*owned_topics)
         found = take.findings
         failed: list[tuple[_Routed, Exception]] = []
@@ -217,14 +217,14 @@ def register(p: Pipeline, feeder: SinkFeeder, judge: PartitionJudge, deliver: Fi
             if part not in owned:
                 remote.append((part, entries))
                 continue
-            judged = judge.judge(part, ((e.family, e.event) for e in entries), watermark, origin)
+            judged = judge.judge(part, ((e.family, e.event) for e in entries), marks)
             p.rule_view.flush(partition=part)
             report(judged, f"partition {part}")
             found.extend((f, ev, take.uploaded_at) for f, ev in judged.found)
             failed.extend((entries[i], exc) for i, exc in judged.failed)
             HANDOFFS.labels(hop="rule-input", path="in_process").inc()
         for part in owned.difference(take.routed):  # an owned partition without events this take still ticks
-            judged = judge.advance(part, watermark, origin=origin)
+            judged = judge.advance(part, marks)
             p.rule_view.flush(partition=part)
             report(judged, f"partition {part}")
             found.extend((f, ev, take.uploaded_at) for f, ev in judged.found)
@@ -236,13 +236,13 @@ def register(p: Pipeline, feeder: SinkFeeder, judge: PartitionJudge, deliver: Fi
         await deliver(found, detected_at=datetime.now(UTC))
         now = time.monotonic()
         for part, entries in remote:
-            for value in take.records(entries, watermark, origin):
+            for value in take.records(entries, marks):
                 await p.publish(rule_input, value, partition=part)
             told[part] = now
             HANDOFFS.labels(hop="rule-input", path="topic").inc()
-        for part in range(partitions):  # the others owned elsewhere hear this worker's watermark all the same,
-            if part not in owned and now - told.get(part, 0.0) >= WATERMARK_EVERY_S:  # or it would hold theirs
-                for value in take.records([], watermark, origin):
+        for part in range(partitions):  # the others owned elsewhere hear this worker's marks all the same,
+            if part not in owned and now - told.get(part, 0.0) >= WATERMARK_EVERY_S:  # or theirs would wait
+                for value in take.records([], marks):
                     await p.publish(rule_input, value, partition=part)
                 told[part] = now
 

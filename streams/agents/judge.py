@@ -51,7 +51,7 @@ def partition_judge(p: Pipeline) -> PartitionJudge:
             out.append((finding, silence_event(finding, place, now)))
         return out
 
-    return PartitionJudge(p.engine, silences)
+    return PartitionJudge(p.engine, silences, sources=p.settings.kafka.partitions)
 
 
 def report(judged: Judged, where: str) -> None:
@@ -76,8 +76,7 @@ def register(p: Pipeline, judge: PartitionJudge, deliver: FindingDelivery) -> No
                 continue
             part = msg.partition
             HANDOFFS.labels(hop="rule-input", path="topic").inc()
-            judged = judge.judge(part, ((item.family, item.event) for item in batch.items), batch.watermark,
-                                 batch.origin)
+            judged = judge.judge(part, ((item.family, item.event) for item in batch.items), batch.sources)
             p.rule_view.flush(partition=part)  # one changelog write per changed bundle, before any await
             report(judged, f"{name}[{part}]")
             for i, exc in judged.failed:
