@@ -39,7 +39,7 @@ demo: install
 bench: install
 	$(BIN)/gridwatch bench --out bench-results/latest.json
 
-# The fault campaign, every scenario once against one reference run: about twenty minutes.
+# The fault campaign, every scenario once against one reference run: about twenty-five minutes.
 chaos: install
 	$(BIN)/gridwatch chaos all --out bench-results/chaos
 
