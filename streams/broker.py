@@ -7,8 +7,11 @@ the fault campaign (which stops and starts it again on purpose).
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 from streams.process import free_port
@@ -41,3 +44,26 @@ class EphemeralBroker:
 
     def stop(self) -> None:
         broker_sh("stop", self.env, check=False, quiet=self._quiet)
+
+    def kill(self) -> None:
+        """SIGKILL the broker (no shutdown of its own: the fault campaign's crash), and wait until it is gone."""
+        pidfile = Path(self.env["KAFKA_DATA_DIR"]) / "broker.pid"
+        try:
+            pid = int(pidfile.read_text().strip())
+        except (OSError, ValueError):
+            return  # not running
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+            for _ in range(300):  # broker.sh's grandchild, not ours to wait for: poll until gone (or a zombie)
+                os.kill(pid, 0)
+                if _zombie(pid):
+                    break
+                time.sleep(0.1)
+        pidfile.unlink(missing_ok=True)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
+    except (OSError, IndexError):
+        return False

@@ -63,7 +63,8 @@ class ChaosConfig:
     seed: int = 11
     kills: int = 20
     terms: int = 5
-    broker_restarts: int = 3
+    broker_restarts: int = 5
+    """SIGTERMs of the broker per ``broker-restart`` run, and as many SIGKILLs."""
     bad_records: int = 10_000
     repeat_interval_s: float = 2.0
     drain_timeout_s: float = 300.0
@@ -316,9 +317,14 @@ def _fault_rebalance(ctx: RunContext) -> None:
 
 
 def _fault_broker_restart(ctx: RunContext) -> None:
-    for _ in range(ctx.cfg.broker_restarts):
+    """The broker stopped with SIGTERM and killed with SIGKILL, ``broker_restarts`` times each, in turn, while
+    the uploads go on (the publisher retries: nothing it was told is acknowledged may be lost)."""
+    for n in range(2 * ctx.cfg.broker_restarts):
         time.sleep(ctx.rng.uniform(3.0, 6.0))
-        ctx.broker.stop()
+        if n % 2:
+            ctx.broker.kill()
+        else:
+            ctx.broker.stop()
         ctx.faults += 1
         time.sleep(ctx.rng.uniform(2.0, 8.0))
         ctx.broker.start()
@@ -386,7 +392,9 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              rate_eps=100.0),
     Scenario("backlog-two-workers", _fault_backlog_two_workers,
              "publish the whole input while the worker is down; two workers drain it", worker_down_first=True),
-    Scenario("broker-restart", _fault_broker_restart, "stop the broker and start it again mid-stream"),
+    Scenario("broker-restart", _fault_broker_restart,
+             "SIGTERM and SIGKILL the broker in turn mid-stream (5 each), start it again each time",
+             rate_eps=100.0),
     Scenario("backlog", _fault_backlog, "publish the whole input while the worker is down; it drains it",
              worker_down_first=True),
     Scenario("bad-input", _fault_none, "generated malformed records among the uploads and inside them "
