@@ -29,7 +29,7 @@ from tqdm import tqdm  # type: ignore[import-untyped]
 from schemas import Alert, Place
 from streams.broker import broker_sh
 from streams.process import WorkerProcess, settings_env
-from streams.scrape import metric, scrape, total
+from streams.scrape import Samples, metric, scrape, total
 from streams.settings import Settings
 from streams.simulate.incidents import Incident
 from streams.simulate.run import run_simulation
@@ -160,7 +160,15 @@ class AlertPrinter(threading.Thread):
     def run(self) -> None:
         topic = self.settings.kafka.topic("alerts")
         consumer = KafkaConsumer(bootstrap_servers=self.settings.kafka.bootstrap, enable_auto_commit=False)
-        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        known: set[int] = set()
+        for _ in range(600):  # a loaded machine: the new day's topic may not be in the metadata yet
+            known = consumer.partitions_for_topic(topic) or set()
+            if known:
+                break
+            time.sleep(0.1)
+        parts = [TopicPartition(topic, p) for p in sorted(known)]
+        if not parts:
+            raise RuntimeError(f"topic {topic} has no partitions after 60 s")
         consumer.assign(parts)
         consumer.seek_to_end(*parts)
         for tp in parts:
@@ -196,11 +204,21 @@ def alert_line(a: Alert, *, folded: int = 0) -> str:
             f"{_where(a.place)}{subject} {state}  {text}")
 
 
+def _scrape(port: int, tries: int = 20) -> Samples:
+    """The worker's /metrics, asked again when a loaded machine's worker resets or times out the connection."""
+    for _ in range(tries - 1):
+        try:
+            return scrape(port)
+        except OSError:
+            time.sleep(0.5)
+    return scrape(port)
+
+
 def _wait_until(port: int, name: str, target: float, timeout: float) -> float:
     deadline = time.monotonic() + timeout
     value = 0.0
     while time.monotonic() < deadline:
-        value = total(scrape(port), name)
+        value = total(_scrape(port), name)
         if value >= target:
             break
         time.sleep(0.25)
@@ -214,7 +232,7 @@ def _wait_for_sink(port: int, timeout: float) -> bool:
     the worker before it is stored leaves it for the next start (seen under load: 14 to 34 rows short)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        s = scrape(port)
+        s = _scrape(port)
         handled = {
             table: metric(s, "gridwatch_sink_rows_total", table=table)
             + metric(s, "gridwatch_sink_duplicate_rows_total", table=table)
@@ -327,7 +345,7 @@ def _run(settings: Settings, *, seed: int, speed: float, exit_when_done: bool) -
             print("ClickHouse sink still behind after 300 s; see the worker log")
         _wait_for_incidents(watch, timeout=INCIDENT_WAIT_S)
         elapsed = time.monotonic() - started
-        samples = scrape(port)
+        samples = _scrape(port)
         print(f"\n{stats.summary()}")
         print(f"worker consumed {consumed:,.0f} events; {total(samples, 'gridwatch_alerts_total'):,.0f} alerts; "
               f"{total(samples, 'gridwatch_sink_rows_total'):,.0f} rows written to ClickHouse "
