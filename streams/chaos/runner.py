@@ -74,6 +74,10 @@ class ChaosConfig:
 # --- input ---------------------------------------------------------------------------------
 
 
+FLUSH_TIMEOUT_S = 180.0
+"""How long the publisher waits for the broker to confirm what it sent, after the last send."""
+
+
 class Publisher(threading.Thread):
     """Uploads ``uploads`` at ``rate_eps``; records every event the broker acknowledged, and the dead letters
     the acknowledged malformed records must produce."""
@@ -93,6 +97,8 @@ class Publisher(threading.Thread):
         self.bad_refused = 0
         """Malformed records refused for their size (over the broker's limit): not input either."""
         self.dead_letters_expected = 0
+        self.stuck = False
+        """The producer did not confirm its last records within ``FLUSH_TIMEOUT_S`` of the last send."""
         self._lock = threading.Lock()
 
     def _on_ack(self, upload: Upload) -> Callable[[Any], None]:
@@ -124,8 +130,11 @@ class Publisher(threading.Thread):
                 continue
             future.add_callback(self._on_ack(upload)).add_errback(self._on_error(upload))
             sent += len(upload.event_ids)
-        self._producer.flush()
-        self._producer.close()
+        try:
+            self._producer.flush(timeout=FLUSH_TIMEOUT_S)
+        except KafkaError:  # kafka-python's producer hung after a broker SIGKILL: what it never confirmed is no input
+            self.stuck = True
+        self._producer.close(timeout=5)
 
 
 # --- one run -----------------------------------------------------------------------------
@@ -524,7 +533,8 @@ def _run(broker: Broker, cfg: ChaosConfig, scenario: Scenario, uploads: list[Upl
                "alerts_during_outage": ctx.alerts_during_outage,
                "disk_full_failures": ctx.disk_full_failures,
                "alerts_stopped": int(ctx.alerts_during_outage is not None and ctx.alerts_during_outage <= 0),
-               "not_acknowledged": publisher.failed, "bad_records": publisher.bad_sent,
+               "not_acknowledged": publisher.failed, "publisher_stuck": int(publisher.stuck),
+               "bad_records": publisher.bad_sent,
                "bad_refused_by_broker": publisher.bad_refused,
                "dead_letters_expected": publisher.dead_letters_expected,
                "crashes": sum(_crashes(w.log_path) for w in (worker, *(s for s, _ in ctx.spares))),
