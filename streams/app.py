@@ -153,3 +153,11 @@ def create_app(settings: Settings, resources: WorkerResources, catalogue: Catalo
     register_check.register(pipeline)
     replicator.on_registered = register_check.on_registered(pipeline)
     return app
+
+
+def worker_topics(app: faust.App, settings: Settings) -> dict[str, bool]:
+    """The topics of the worker's own making (name -> compacted): its internal topics and its tables'
+    changelogs, which Faust would otherwise create as it starts, racing the group's first assignment."""
+    topics = {settings.internal_topic(logical): False for logical in INTERNAL_TOPICS}
+    topics |= {table.changelog_topic.get_topic_name(): True for table in app.tables.values()}
+    return topics

@@ -45,7 +45,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from prometheus_client import start_http_server
 
     from streams import diagnostics
-    from streams.app import WorkerResources, create_app
+    from streams.app import WorkerResources, create_app, worker_topics
     from streams.catalogue import CatalogueError, load_catalogue
     from streams.engine import RuleVersionMismatch
     from streams.metrics import WORKER_READY
@@ -71,6 +71,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
         resources.close()
         print(f"gridwatch worker: refusing to start: {exc}", file=sys.stderr)
         return 2
+    # the topics Faust would create as it starts, created before the group is joined: on a loaded machine a
+    # topic created moments before the first assignment was not in the metadata yet, the assignor ignored it
+    # ("Ignoring missing topic: ...findings"), and until the next rebalance no worker read it: every finding
+    # sent through it was lost to the alerts (a demo with 0 alerts, the alert path "not started processing")
+    ensure_topics(settings.kafka, worker_topics(app, settings))
     class ReadyWorker(Worker):
         async def on_startup_finished(self) -> None:
             await super().on_startup_finished()

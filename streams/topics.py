@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kafka.admin import KafkaAdminClient, NewTopic
@@ -69,13 +70,15 @@ def admin_client(settings: KafkaSettings, *, wait_s: float | None = None) -> Kaf
             time.sleep(1.0)
 
 
-def ensure_topics(settings: KafkaSettings) -> list[TopicInfo]:
+def ensure_topics(settings: KafkaSettings, extra: Mapping[str, bool] | None = None) -> list[TopicInfo]:
+    """The project's topics, and ``extra`` ones (name -> compacted), created if missing; returns once every one
+    is in the broker's metadata with its leaders."""
+    wanted = {settings.topic(logical): compacted for logical, compacted in TOPICS.items()} | dict(extra or {})
     admin = admin_client(settings)
     try:
         existing = set(admin.list_topics())
         infos: list[TopicInfo] = []
-        for logical, compacted in TOPICS.items():
-            name = settings.topic(logical)
+        for name, compacted in wanted.items():
             created = False
             if name not in existing:
                 configs = {"cleanup.policy": "compact"} if compacted else {}

@@ -89,7 +89,7 @@ class Publisher(threading.Thread):
 
     def __init__(self, bootstrap: str, topic: str, uploads: list[Upload], rate_eps: float) -> None:
         super().__init__(name="chaos-publisher", daemon=True)
-        self._bootstrap = bootstrap
+        self._servers = bootstrap
         self._producer = self._new_producer()
         self._topic, self._uploads, self._rate = topic, uploads, rate_eps
         self.acknowledged: set[str] = set()
@@ -110,7 +110,7 @@ class Publisher(threading.Thread):
     def _new_producer(self) -> KafkaProducer:
         # the broker's limit, as a terminal's client would have it: with 2 MiB here, kafka-python packed a
         # near-megabyte record with others into one batch the broker refused whole, real uploads with it
-        return KafkaProducer(bootstrap_servers=self._bootstrap, acks="all", linger_ms=5, retries=2**31 - 1,
+        return KafkaProducer(bootstrap_servers=self._servers, acks="all", linger_ms=5, retries=2**31 - 1,
                              retry_backoff_ms=200, request_timeout_ms=10_000, max_block_ms=120_000,
                              max_request_size=1_000_000, max_in_flight_requests_per_connection=1)
 
