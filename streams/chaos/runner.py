@@ -143,7 +143,8 @@ class Publisher(threading.Thread):
                 self._producer.flush(timeout=FLUSH_TIMEOUT_S)
                 break
             except KafkaError:
-                self._producer.close(timeout=0)
+                with contextlib.suppress(KafkaError):  # closing flushes once more, and times out as well
+                    self._producer.close(timeout=0)
                 self._producer = self._new_producer()
                 with self._lock:
                     pending = [i for i in range(len(self._uploads))
@@ -153,7 +154,8 @@ class Publisher(threading.Thread):
                     self._send(i, self._uploads[i])
         else:
             self.stuck = True
-        self._producer.close(timeout=5)
+        with contextlib.suppress(KafkaError):
+            self._producer.close(timeout=5)
         with self._lock:
             unconfirmed = [u for i, u in enumerate(self._uploads) if i not in self._confirmed]
         self.failed = sum(1 for u in unconfirmed if u.event_ids)
