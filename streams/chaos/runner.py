@@ -145,7 +145,12 @@ class Publisher(threading.Thread):
             except KafkaError:
                 with contextlib.suppress(KafkaError):  # closing flushes once more, and times out as well
                     self._producer.close(timeout=0)
-                self._producer = self._new_producer()
+                for _ in range(60):  # the broker may be down right now: a terminal keeps trying
+                    try:
+                        self._producer = self._new_producer()
+                        break
+                    except KafkaError:
+                        time.sleep(2.0)
                 with self._lock:
                     pending = [i for i in range(len(self._uploads))
                                if i not in self._confirmed and i not in self._too_large]
