@@ -88,6 +88,7 @@ class _Take:
         self.latest_at_checkpoint: dict[str, _Routed] = {}
         self.uploaded_at: float | None = None
         self._seq = 0
+        self._sources: tuple[Marks, str] | None = None  # the take's marks and their JSON, made once per take
 
     def route(self, family: Family, key: str, event: EnrichedEvent, partitions: int, raw: str | None = None,
               message: Any = None, index: int = 0) -> None:
@@ -120,8 +121,10 @@ class _Take:
         Kafka's 1 MB record. Only the last carries the marks: the judge moves a partition's watermark after a
         record's items, and the take's marks on the first record would make the rest of the take late."""
         out = []
-        sources = json.dumps({str(p): [high.isoformat() if high is not None else None, holds]
-                              for p, (high, holds) in marks.items()})
+        if self._sources is None or self._sources[0] is not marks:
+            self._sources = (marks, json.dumps({str(p): [high.isoformat() if high is not None else None, holds]
+                                                for p, (high, holds) in marks.items()}))
+        sources = self._sources[1]
         for start in range(0, max(len(entries), 1), MAX_ITEMS):  # no entries: one record with the marks only
             last = start + MAX_ITEMS >= len(entries)
             body = ",".join(e.item() for e in entries[start:start + MAX_ITEMS])
@@ -240,9 +243,11 @@ def register(p: Pipeline, feeder: SinkFeeder, judge: PartitionJudge, deliver: Fi
                 await p.publish(rule_input, value, partition=part)
             told[part] = now
             HANDOFFS.labels(hop="rule-input", path="topic").inc()
+        beat: list[bytes] | None = None  # one marks-only record, the same for every partition told
         for part in range(partitions):  # the others owned elsewhere hear this worker's marks all the same,
             if part not in owned and now - told.get(part, 0.0) >= WATERMARK_EVERY_S:  # or theirs would wait
-                for value in take.records([], marks):
+                beat = beat or take.records([], marks)
+                for value in beat:
                     await p.publish(rule_input, value, partition=part)
                 told[part] = now
 

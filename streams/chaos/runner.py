@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import random
 import shutil
 import subprocess
@@ -39,6 +38,7 @@ from kafka.errors import KafkaError
 
 from streams.broker import EphemeralBroker as Broker
 from streams.chaos.checker import PROMISES, FinalAlert, Outcome, check
+from streams.chaos.contention import cpu_hogs
 from streams.chaos.disk import SmallDisk
 from streams.chaos.malformed import Upload, clean, with_malformed
 from streams.process import WorkerProcess, free_port, settings_env
@@ -390,16 +390,10 @@ def _fault_backlog_two_workers(ctx: RunContext) -> None:
 
 def _fault_cpu_contention(ctx: RunContext) -> None:
     """A CPU-bound process on every core for the whole run: slower, never stopped."""
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
-            for _ in range(os.cpu_count() or 1)]
-    ctx.faults += 1
-    try:
+    with cpu_hogs():
+        ctx.faults += 1
         ctx.publisher.join()
         ctx.wait_for_progress(time.monotonic())
-    finally:
-        for h in hogs:
-            h.kill()
-            h.wait()
 
 
 @dataclass(frozen=True)
