@@ -272,6 +272,8 @@ class RuleSpec(BaseModel):
     version: int = Field(ge=1)
     enabled: bool = True
     severity: Severity
+    name_zh: str = Field(default="", max_length=40, description="Short name on the console; empty: the rule id.")
+    name_en: str = Field(default="", max_length=60)
     description_zh: str = Field(min_length=1)
     description_en: str = Field(min_length=1)
     suppression_window: Duration = Field(

@@ -7,6 +7,9 @@
     gridwatch bench      the benchmark: throughput vs. the Kafka client's limit and peers
     gridwatch chaos      the fault campaign: kill, restart, backlog, bad input; lost / doubled / stuck counted
     gridwatch bench-engine  the engine alone in process (decode, enrich, rules), per phase; no Kafka
+    gridwatch console    the command post's web console (live alerts, actions, tracing, the day's report)
+    gridwatch operators  add or list the console's operator accounts
+    gridwatch report     the day's report for the street, from ClickHouse
     gridwatch schemas    write the JSON Schema of every topic's contract
     gridwatch rules      print the effective rule catalogue (--json), or check a catalogue file (--file)
 
@@ -82,11 +85,108 @@ def cmd_worker(args: argparse.Namespace) -> int:
             WORKER_READY.labels(component="consumer").set(1)
             diagnostics.install(app)  # `kill -USR1 <pid>`: where a worker that looks stuck waits
 
+    console = None
+    if settings.console.in_worker:  # the embedded store admits one process: the console reads it from here
+        from streams.console.server import ConsoleServer
+
+        console = ConsoleServer(settings)
+        try:
+            console.start()
+        except RuntimeError as exc:
+            resources.close()
+            print(f"gridwatch worker: refusing to start: {exc}", file=sys.stderr)
+            return 2
     worker = ReadyWorker(app, loglevel=settings.log_level, quiet=True, redirect_stdouts=False)
     try:
         worker.execute_from_commandline()
     finally:
+        if console is not None:
+            console.stop()
         resources.close()
+    return 0
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    from streams.console.server import ConsoleServer
+
+    settings = _settings(args)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if settings.clickhouse_dsn.startswith("chdb:"):
+        print("gridwatch console: the embedded chDB store admits one process, the worker's: run the console in the "
+              "worker (GRIDWATCH_CONSOLE__IN_WORKER=true) or point GRIDWATCH_CLICKHOUSE__DSN at a ClickHouse server",
+              file=sys.stderr)
+        return 2
+    from streams.topics import ensure_topics
+
+    ensure_topics(settings.kafka)
+    server = ConsoleServer(settings)
+    try:
+        server.start()
+    except RuntimeError as exc:
+        print(f"gridwatch console: {exc}", file=sys.stderr)
+        return 2
+    print(f"console on {server.url}")
+    try:
+        server.wait()
+    except KeyboardInterrupt:
+        server.stop()
+    return 0
+
+
+def cmd_operators(args: argparse.Namespace) -> int:
+    import getpass
+
+    from streams.console.operators import OperatorError
+    from streams.console.server import operator_book
+
+    book = operator_book(_settings(args))
+    try:
+        if args.action == "list":
+            for o in book.load().values():
+                print(f"{o.name:24s} {o.role:8s} {o.scope}")
+            return 0
+        if not args.name:
+            print("gridwatch operators add: give the operator's name", file=sys.stderr)
+            return 2
+        password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("password: ")
+        operator = book.add(args.name, password, args.role, args.grid or "")
+    except OperatorError as exc:
+        print(f"gridwatch operators: {exc}", file=sys.stderr)
+        return 2
+    print(f"operator {operator.name} ({operator.role}, {operator.scope}) saved in {book.path}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import csv
+    from datetime import date
+
+    from sinks import ClickHouseSink, SinkError
+    from streams.console.queries import Queries
+
+    settings = _settings(args)
+    try:
+        day = date.fromisoformat(args.day)
+    except ValueError:
+        print("gridwatch report: --day is YYYY-MM-DD", file=sys.stderr)
+        return 2
+    store = ClickHouseSink(dsn=settings.clickhouse_dsn, database=settings.clickhouse.database)
+    try:
+        store.setup()
+        report = Queries(store, settings.clickhouse.database).report(day)
+    except SinkError as exc:
+        print(f"gridwatch report: {exc}", file=sys.stderr)
+        return 3
+    finally:
+        store.close()
+    if args.csv:
+        w = csv.writer(sys.stdout)
+        w.writerow(["section", "key", "value"])
+        w.writerows(report.csv_rows())
+        return 0
+    print(f"Tianma Street, {day.isoformat()} (UTC+8)")
+    for section, key, value in report.csv_rows()[1:]:
+        print(f"  {section:26s} {key:34s} {value}")
     return 0
 
 
@@ -301,6 +401,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--file", help="validate and print this catalogue instead of the configured one "
                                   "(exit status 2, with the problems on stderr, if it is bad)")
     p.set_defaults(func=cmd_rules)
+
+    p = sub.add_parser("console", help="the command post's web console (needs a ClickHouse server DSN; with the "
+                                       "embedded store it runs inside the worker)")
+    p.set_defaults(func=cmd_console)
+
+    p = sub.add_parser("operators", help="add or list the console's operator accounts")
+    p.add_argument("action", choices=["add", "list"])
+    p.add_argument("name", nargs="?", help="operator id from the duty roster (not a person's name)")
+    p.add_argument("--role", choices=["command", "grid"], default="command",
+                   help="command: the command post, every grid; grid: grid staff, their large grid only")
+    p.add_argument("--grid", help="the large grid of grid staff, e.g. lg07")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin (else prompt)")
+    p.set_defaults(func=cmd_operators)
+
+    p = sub.add_parser("report", help="the day's report for the street, from ClickHouse")
+    p.add_argument("--day", required=True, help="YYYY-MM-DD, Beijing time")
+    p.add_argument("--csv", action="store_true", help="CSV on stdout instead of a table")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("schemas", help="write the JSON Schema of every topic's contract")
     p.add_argument("--out", default="docs/schemas")

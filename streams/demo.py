@@ -297,6 +297,23 @@ def run_demo(settings: Settings, *, seed: int, speed: float, exit_when_done: boo
         return _run(fresh_day(settings), seed=seed, speed=speed, exit_when_done=exit_when_done)
 
 
+DEMO_ACCOUNTS: tuple[tuple[str, str, str], ...] = (("command", "command", ""), ("grid-lg01", "grid", "lg01"))
+DEMO_PASSWORD = "tianma-2020"  # noqa: S105 - the demo's own local accounts, named in the README
+
+
+def demo_accounts(settings: Settings) -> str:
+    """The demo's operators (the command post, grid staff of lg01), made once if missing; how to log in."""
+    from streams.console.server import operator_book
+
+    book = operator_book(settings)
+    known = book.load()
+    for name, role, grid in DEMO_ACCOUNTS:
+        if name not in known:
+            book.add(name, DEMO_PASSWORD, role, grid)  # type: ignore[arg-type]
+    return (f"(log in as {DEMO_ACCOUNTS[0][0]} or {DEMO_ACCOUNTS[1][0]}, password {DEMO_PASSWORD}, unless you changed "
+            f"them in {book.path})")
+
+
 def fresh_day(settings: Settings) -> Settings:
     """Each demo is a new day: its own topics, consumer group, worker state and embedded ClickHouse.
 
@@ -308,8 +325,13 @@ def fresh_day(settings: Settings) -> Settings:
     demo_dir = settings.data_dir / "demo"
     shutil.rmtree(demo_dir, ignore_errors=True)
     demo_dir.mkdir(parents=True)
+    console = settings.console.model_copy(update={
+        "in_worker": True,  # the demo's store is the embedded one: the console reads it from the worker
+        "operators_file": settings.console.operators_file or settings.data_dir / "console" / "operators.json",
+    })
     return settings.model_copy(update={
         "data_dir": demo_dir,
+        "console": console,
         "app_id": f"{settings.app_id}-demo-{run}",
         "kafka": settings.kafka.model_copy(update={"topic_prefix": f"{settings.kafka.topic_prefix}demo-{run}."}),
     })
@@ -325,6 +347,8 @@ def _run(settings: Settings, *, seed: int, speed: float, exit_when_done: bool) -
         worker.start()
         port = settings.metrics.port
         print(f"worker ready; metrics at http://{settings.metrics.host}:{port}/metrics")
+        print(f"\033[1mconsole at http://{settings.console.host}:{settings.console.port}/{_RESET}  "
+              + demo_accounts(settings))
         printer.start()
         printer.ready.wait(timeout=30)
 
@@ -360,8 +384,8 @@ def _run(settings: Settings, *, seed: int, speed: float, exit_when_done: bool) -
             print(f"incident '{name}': NO ALERT SEEN")
         print(f"({total(samples, 'gridwatch_alert_revisions_total'):,.0f} alert revisions; per rule below)")
         if not exit_when_done:
-            print(f"\npipeline still running: metrics at http://{settings.metrics.host}:{port}/metrics; "
-                  "Ctrl-C to stop")
+            print(f"\npipeline still running: console at http://{settings.console.host}:{settings.console.port}/, "
+                  f"metrics at http://{settings.metrics.host}:{port}/metrics; Ctrl-C to stop")
             while True:
                 time.sleep(3600)
     except KeyboardInterrupt:

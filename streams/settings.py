@@ -140,6 +140,24 @@ class MetricsSettings(BaseModel):
     host: str = "127.0.0.1"
 
 
+class ConsoleSettings(BaseModel):
+    """The command post's console (``streams/console``)."""
+
+    port: int = Field(default=8464, ge=1, le=65535)
+    host: str = Field(default="127.0.0.1", description="Where it listens; put a TLS proxy in front beyond localhost.")
+    in_worker: bool = Field(
+        default=False,
+        description="Serve the console from the worker's process: with the embedded chDB store (one process per "
+                    "data directory) that is how it reads ClickHouse. gridwatch demo turns it on.")
+    operators_file: Path | None = Field(default=None, description="Accounts; None: data_dir/console/operators.json.")
+    audit_file: Path | None = Field(default=None, description="Audit trail; None: data_dir/console/audit.jsonl.")
+    session_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs session cookies (at least 16 bytes); None: a random one kept in "
+                    "data_dir/console/session.key, made on first start.")
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 7, description="A login lasts this long (a shift).")
+
+
 class PrivacySettings(BaseModel):
     person_key_secret: SecretStr = Field(
         default=SecretStr("gridwatch-dev-only"),
@@ -161,6 +179,7 @@ class Settings(BaseSettings):
     stream: StreamSettings = StreamSettings()
     alerts: AlertSettings = AlertSettings()
     metrics: MetricsSettings = MetricsSettings()
+    console: ConsoleSettings = ConsoleSettings()
     privacy: PrivacySettings = PrivacySettings()
 
     @model_validator(mode="after")

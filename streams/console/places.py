@@ -1,0 +1,59 @@
+"""The street's places as the console names them: compounds and checkpoints from their registers.
+
+Fed from the compacted ``compounds`` and ``checkpoints`` topics (a tombstone
+removes one), so an operator reads "东河北街50号卡点, 定阳社区" where the alert
+says ``cp-017``, and the map knows every large grid and its community even
+before any alert.
+"""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from schemas import Checkpoint, Compound
+
+
+class Places:
+    def __init__(self) -> None:
+        self.compounds: dict[str, Compound] = {}
+        self.checkpoints: dict[str, Checkpoint] = {}
+
+    def take_compound(self, key: bytes | None, value: bytes | None) -> None:
+        self._take(self.compounds, Compound, key, value)
+
+    def take_checkpoint(self, key: bytes | None, value: bytes | None) -> None:
+        self._take(self.checkpoints, Checkpoint, key, value)
+
+    @staticmethod
+    def _take(into: dict, model: type[Compound] | type[Checkpoint], key: bytes | None,  # type: ignore[type-arg]
+              value: bytes | None) -> None:
+        if value is None:
+            if key is not None:
+                into.pop(key.decode(errors="replace"), None)
+            return
+        try:
+            record = model.model_validate_json(value)
+        except ValidationError:
+            return  # the worker's register replicator dead-letters it; the console only names places
+        ident = record.compound_id if isinstance(record, Compound) else record.checkpoint_id
+        into[ident] = record
+
+    def compound_name(self, compound_id: str) -> str:
+        c = self.compounds.get(compound_id)
+        return c.name if c else compound_id
+
+    def checkpoint_name(self, checkpoint_id: str) -> str:
+        c = self.checkpoints.get(checkpoint_id)
+        return c.name if c else checkpoint_id
+
+    def large_grids(self) -> dict[str, list[str]]:
+        """Community code → its large grids, sorted; every grid any compound or checkpoint names."""
+        out: dict[str, set[str]] = {}
+        places: list[Compound | Checkpoint] = [*self.compounds.values(), *self.checkpoints.values()]
+        for place in places:
+            out.setdefault(place.community_code, set()).add(place.large_grid)
+        return {c: sorted(g) for c, g in sorted(out.items())}
+
+    def small_grids(self) -> list[str]:
+        places: list[Compound | Checkpoint] = [*self.compounds.values(), *self.checkpoints.values()]
+        return sorted({p.small_grid for p in places})
