@@ -10,7 +10,7 @@ resolved, then by severity, then the most recently changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -156,10 +156,13 @@ class AlertBoard:
         return [GridState(g, count.get(g, 0), worst.get(g, "")) for g in large_grids if operator.sees(g)]
 
 
-def row(alert: Alert, names: Mapping[str, tuple[str, str]], now: datetime) -> dict[str, Any]:
-    """One alert as the live list shows it (masked subject only; never a key or a raw ID)."""
+def row(alert: Alert, names: Mapping[str, tuple[str, str]], now: datetime,
+        place_names: Callable[[str, str], tuple[str, str]] = lambda c, p: (c, p)) -> dict[str, Any]:
+    """One alert as the live list shows it (masked subject only; never a key or a raw ID); ``place_names`` gives
+    the compound's and checkpoint's names for their ids."""
     name_zh, name_en = names.get(alert.rule_id, (alert.rule_id, alert.rule_id))
     changed = alert.updated_at or alert.detected_at
+    compound_name, checkpoint_name = place_names(alert.place.compound_id, alert.place.checkpoint_id)
     return {
         "alert_id": alert.alert_id, "fingerprint": alert.fingerprint, "revision": alert.revision,
         "severity": alert.severity.value, "severity_zh": SEVERITY_ZH[alert.severity],
@@ -167,6 +170,7 @@ def row(alert: Alert, names: Mapping[str, tuple[str, str]], now: datetime) -> di
         "rule_id": alert.rule_id, "rule_zh": name_zh, "rule_en": name_en,
         "large_grid": alert.place.large_grid, "small_grid": alert.place.small_grid,
         "compound_id": alert.place.compound_id, "checkpoint_id": alert.place.checkpoint_id,
+        "compound_name": compound_name, "checkpoint_name": checkpoint_name,
         "subject_masked": alert.subject_masked, "count": alert.count,
         "summary_zh": alert.summary_zh, "summary_en": alert.summary_en,
         "event_time": local_time(alert.event_time), "last_event_time": local_time(alert.last_event_time),

@@ -46,6 +46,10 @@ class Places:
         c = self.checkpoints.get(checkpoint_id)
         return c.name if c else checkpoint_id
 
+    def names(self, compound_id: str, checkpoint_id: str) -> tuple[str, str]:
+        return (self.compound_name(compound_id) if compound_id else "",
+                self.checkpoint_name(checkpoint_id) if checkpoint_id else "")
+
     def large_grids(self) -> dict[str, list[str]]:
         """Community code → its large grids, sorted; every grid any compound or checkpoint names."""
         out: dict[str, set[str]] = {}

@@ -91,8 +91,8 @@ class Console:
         for c in list(self.clients):
             if not c.operator.sees(latest.place.large_grid):
                 continue
-            message = {"row": row(latest, self._names(), now), "matches": c.filters.matches(latest),
-                       "grids": self._grids(c.operator)}
+            message = {"row": row(latest, self._names(), now, self.places.names),
+                       "matches": c.filters.matches(latest), "grids": self._grids(c.operator)}
             try:
                 c.queue.put_nowait(("revision", message))
             except asyncio.QueueFull:  # a page that stopped reading: drop it, its reconnect gets a snapshot
@@ -101,7 +101,7 @@ class Console:
     def snapshot(self, operator: Operator, filters: Filters) -> dict[str, Any]:
         now = datetime.now(UTC)
         names = self._names()
-        return {"rows": [row(a, names, now) for a in self.board.view(operator, filters)],
+        return {"rows": [row(a, names, now, self.places.names) for a in self.board.view(operator, filters)],
                 "grids": self._grids(operator), "heartbeat": self.heartbeat()}
 
     def heartbeat(self) -> dict[str, Any]:
@@ -255,7 +255,8 @@ async def alerts_csv(request: web.Request, session: Session, operator: Operator)
     c = _console(request)
     rows = c.snapshot(operator, _filters(request))["rows"]
     cols = ["alert_id", "severity", "status", "rule_id", "rule_zh", "large_grid", "small_grid", "compound_id",
-            "checkpoint_id", "subject_masked", "count", "event_time", "last_event_time", "changed", "summary_zh"]
+            "compound_name", "checkpoint_id", "checkpoint_name", "subject_masked", "count", "event_time",
+            "last_event_time", "changed", "summary_zh"]
     out = io.StringIO()
     w = csv.writer(out)
     w.writerow(cols)
@@ -296,8 +297,8 @@ async def alert_page(request: web.Request, session: Session, operator: Operator)
 async def alert_json(request: web.Request, session: Session, operator: Operator) -> web.StreamResponse:
     c = _console(request)
     alert = _visible(request, operator)
-    return web.json_response({"row": row(alert, c._names(), datetime.now(UTC)), "revision": alert.revision,
-                              "status": alert.status})
+    shown = row(alert, c._names(), datetime.now(UTC), c.places.names)
+    return web.json_response({"row": shown, "revision": alert.revision, "status": alert.status})
 
 
 @authed

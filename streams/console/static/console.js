@@ -72,7 +72,8 @@ var gridwatch = (function () {
         var rule = el("td"); var a = el("a", "", r.rule_zh + " "); a.href = "/alerts/" + encodeURIComponent(r.alert_id);
         a.appendChild(el("small", "", r.rule_en)); rule.appendChild(a); tr.appendChild(rule);
         tr.appendChild(el("td", "", r.large_grid + " / " + r.small_grid));
-        tr.appendChild(el("td", "", (r.compound_id || "–") + " / " + (r.checkpoint_id || "–")));
+        var where = el("td", "", (r.compound_name || "–") + " / " + (r.checkpoint_name || "–"));
+        where.title = (r.compound_id || "") + " " + (r.checkpoint_id || ""); tr.appendChild(where);
         tr.appendChild(el("td", "", r.subject_masked || "–"));
         tr.appendChild(el("td", "count", String(r.count)));
         tr.appendChild(el("td", "", r.last_event_time || r.event_time));
