@@ -20,13 +20,17 @@ $(STAMP): pyproject.toml
 install: $(STAMP) system-deps
 
 # Debian packages the project needs: a JDK and Maven for the broker, promtool
-# for the alert rules. Installed only when missing (needs root, as on CI).
+# for the alert rules, Chromium and a Chinese font for the console's browser
+# tests (driven by Playwright through executable_path; Playwright's own browser
+# download is never used). Installed only when missing (needs root, as on CI).
 .PHONY: system-deps
 system-deps:
 	@missing=""; \
 	command -v java >/dev/null || missing="$$missing default-jre-headless"; \
 	command -v mvn >/dev/null || missing="$$missing maven"; \
 	command -v promtool >/dev/null || missing="$$missing prometheus"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	fc-list 2>/dev/null | grep -qi "wenquanyi micro hei" || missing="$$missing fonts-wqy-microhei"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
