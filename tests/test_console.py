@@ -413,3 +413,29 @@ def test_the_day_s_report_counts_persons_returnees_alerts_and_events_per_checkpo
     cp = enriched_event("x").place.checkpoint_id
     assert r.events_by_checkpoint_hour == [(cp, 21, 2), (cp, 23, 1)]
     assert ("figure", "events", "3") in r.csv_rows()
+
+
+def test_the_register_figures_count_residents_verified_and_orders_in_force_and_keep_no_personal_data() -> None:
+    from schemas import QuarantineOrder, Resident
+    from streams.console.census import Census
+    from tests.factories import person_id
+
+    census = Census()
+    people = [Resident(id_number=person_id("330822", "19800101", i), name="住户", phone="13800000000",
+                       dwelling_id=f"d{i}", compound_id="co-01", community_code="c1",
+                       large_grid="lg01" if i < 3 else "lg02", small_grid="s", verified=i % 2 == 0,
+                       residency="renter" if i == 0 else "resident") for i in range(4)]
+    for i, r in enumerate(people):
+        census.take_resident(f"pk-{i}".encode(), r.model_dump_json().encode())
+    census.take_resident(b"pk-3", None)  # a tombstone: moved away
+    census.take_resident(b"pk-9", b"{not a resident")
+    order = QuarantineOrder(order_id="q1", id_number=people[1].id_number, starts_at=T0 - timedelta(days=3),
+                            ends_at=T0 + timedelta(hours=1))
+    census.take_order(b"pk-1", order.model_dump_json().encode())
+    day = census.figures(date(2020, 2, 8))
+    assert (day.residents, day.verified, day.verified_share_pct, day.renters, day.quarantine_orders_active) == (
+        3, 2, 66.7, 1, 1)
+    assert census.figures(date(2020, 2, 10)).quarantine_orders_active == 0
+    assert census.figures(date(2020, 2, 8), "lg02").residents == 0
+    held = repr(vars(census))
+    assert people[0].id_number not in held and "13800000000" not in held and "住户" not in held

@@ -25,6 +25,7 @@ from sinks import ClickHouseSink
 from streams.catalogue import load_catalogue
 from streams.console.audit import AuditTrail
 from streams.console.board import AlertBoard
+from streams.console.census import Census
 from streams.console.feed import ActionPublisher, TopicFollower, alert_follower
 from streams.console.operators import OperatorBook
 from streams.console.places import Places
@@ -126,6 +127,7 @@ class ConsoleServer:
             await asyncio.to_thread(publisher.publish, action)
 
         places = Places()
+        census = Census()
 
         def on_loop(fn: Callable[..., None]) -> Callable[..., None]:
             """``fn`` called on the console's loop (the board and places are touched from there only)."""
@@ -141,12 +143,14 @@ class ConsoleServer:
             signer=SessionSigner(session_secret(s), max_age_s=s.console.session_hours * 3600),
             audit=AuditTrail(s.console.audit_file or console_dir(s) / "audit.jsonl"), rules=rules,
             person_keys=PersonKeys(secret=s.privacy.person_key_secret.get_secret_value().encode()),
-            publish=publish, queries=queries, heard_at=lambda: alerts.heard_at,
+            publish=publish, queries=queries, census=census, heard_at=lambda: alerts.heard_at,
         )
         self._followers = [
             alerts,
             TopicFollower(s.kafka, "compounds", on_loop(places.take_compound)),
             TopicFollower(s.kafka, "checkpoints", on_loop(places.take_checkpoint)),
+            TopicFollower(s.kafka, "residents", on_loop(census.take_resident)),
+            TopicFollower(s.kafka, "quarantine-orders", on_loop(census.take_order)),
         ]
         for f in self._followers:
             f.start()

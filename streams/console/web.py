@@ -36,6 +36,7 @@ from schemas import Alert, AlertAction
 from streams.console import pages
 from streams.console.audit import AuditTrail
 from streams.console.board import CHINA, AlertBoard, FilterError, Filters, row
+from streams.console.census import Census
 from streams.console.operators import Operator, OperatorBook
 from streams.console.places import Places
 from streams.console.queries import Queries
@@ -77,6 +78,7 @@ class Console:
     person_keys: PersonKeys
     publish: Callable[[AlertAction], Awaitable[None]]
     queries: Queries | None = None
+    census: Census = field(default_factory=Census)
     heard_at: Callable[[], float] = lambda: time.monotonic()
     clock: Callable[[], float] = time.time
     clients: set[Client] = field(default_factory=set)
@@ -465,9 +467,20 @@ async def report(request: web.Request, session: Session, operator: Operator) -> 
               "verified_share_pct": "实名认证比例 % verified", "under_quarantine_seen": "居家隔离人员 under quarantine",
               "temperatures_taken": "测温次数 temperatures taken"}
     origin = {"hubei": "湖北 Hubei", "other_provinces": "外省 other provinces", "zhejiang": "省内 Zhejiang"}
+    reg = c.census.figures(day)
+    grids = c.places.large_grids()
+    register = [("村社 villages and communities", len(grids)),
+                ("大网格 large grids", sum(len(g) for g in grids.values())),
+                ("小网格 small grids", len(c.places.small_grids())), ("小区 compounds", len(c.places.compounds)),
+                ("卡点 checkpoints", len(c.places.checkpoints)), ("登记住户 residents registered", reg.residents),
+                ("实名认证 real-name verified", reg.verified), ("实名认证比例 % verified", reg.verified_share_pct),
+                ("租户 renters", reg.renters), ("居家隔离令 quarantine orders in force", reg.quarantine_orders_active)]
     body = (f'<h2>日报 <small>The day\'s report</small> {day.isoformat()}</h2><form method="get"><label>日期 Day '
             f'<input type="date" name="day" value="{day.isoformat()}"></label><button>查看 Show</button> '
             f'<a href="/report.csv?day={day.isoformat()}">下载 CSV</a></form>'
+            + "<h3>登记 Registers (as held now)</h3>"
+            + pages.table(["指标 Figure", "数值 Value"], register, ident="registers")
+            + "<h3>当日事件 The day's events</h3>"
             + pages.table(["指标 Figure", "数值 Value"], [(labels.get(k, k), v) for k, v in r.figures.items()],
                           ident="figures")
             + "<h3>返回人员来源 Returnees by declared origin</h3>"
@@ -496,6 +509,8 @@ async def report_csv(request: web.Request, session: Session, operator: Operator)
     out = io.StringIO()
     w = csv.writer(out)
     w.writerow(["section", "key", "value"])
+    reg = c.census.figures(day)
+    w.writerows([("registers", k, str(v)) for k, v in vars(reg).items()])
     w.writerows(r.csv_rows())
     return web.Response(body=("\ufeff" + out.getvalue()).encode(), content_type="text/csv", charset="utf-8",
                         headers={"Content-Disposition": f'attachment; filename="report-{day.isoformat()}.csv"'})
