@@ -175,17 +175,30 @@ def cmd_report(args: argparse.Namespace) -> int:
         store.setup()
         report = Queries(store, settings.clickhouse.database).report(day)
     except SinkError as exc:
-        print(f"gridwatch report: {exc}", file=sys.stderr)
+        hint = (" (the embedded store admits one process: stop the worker, or use the console's report page)"
+                if settings.clickhouse_dsn.startswith("chdb:") else "")
+        print(f"gridwatch report: {exc}{hint}", file=sys.stderr)
         return 3
     finally:
         store.close()
+    from streams.console.server import read_registers
+    from streams.topics import ensure_topics
+
+    ensure_topics(settings.kafka)
+    census, places = read_registers(settings)
+    figures = census.figures(day)
+    rows = [("registers", "compounds", str(len(places.compounds))),
+            ("registers", "checkpoints", str(len(places.checkpoints))),
+            ("registers", "large_grids", str(sum(len(g) for g in places.large_grids().values()))),
+            *(("registers", k, str(v)) for k, v in vars(figures).items()), *report.csv_rows()[1:]]
     if args.csv:
         w = csv.writer(sys.stdout)
         w.writerow(["section", "key", "value"])
-        w.writerows(report.csv_rows())
+        w.writerow(["day", "", day.isoformat()])
+        w.writerows(rows)
         return 0
     print(f"Tianma Street, {day.isoformat()} (UTC+8)")
-    for section, key, value in report.csv_rows()[1:]:
+    for section, key, value in rows:
         print(f"  {section:26s} {key:34s} {value}")
     return 0
 

@@ -38,36 +38,36 @@ class TopicFollower(threading.Thread):
         self._topic = kafka.topic(logical)
         self._on_record = on_record
         self._poll_ms = poll_ms
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
         self.caught_up = threading.Event()
         self.heard_at = 0.0  # time.monotonic() of the last answer from the broker
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             try:
                 self._follow()
             except Exception as exc:  # a broker gone away: say so, try again
                 log.warning("console: following %s interrupted (%s); retrying", self._topic, type(exc).__name__)
-                self._stop.wait(2.0)
+                self._stopping.wait(2.0)
 
     def _follow(self) -> None:
         consumer = KafkaConsumer(bootstrap_servers=self._kafka.bootstrap, enable_auto_commit=False,
                                  request_timeout_ms=10_000)
         try:
             parts: list[TopicPartition] = []
-            while not parts and not self._stop.is_set():
+            while not parts and not self._stopping.is_set():
                 parts = [TopicPartition(self._topic, p)
                          for p in sorted(consumer.partitions_for_topic(self._topic) or ())]
                 if not parts:
-                    self._stop.wait(0.5)
+                    self._stopping.wait(0.5)
             consumer.assign(parts)
             consumer.seek_to_beginning(*parts)
             ends: dict[TopicPartition, int] = {}
             asked = 0.0
-            while not self._stop.is_set():
+            while not self._stopping.is_set():
                 for records in consumer.poll(timeout_ms=self._poll_ms).values():
                     for record in records:
                         self._on_record(record.key, record.value)

@@ -59,6 +59,27 @@ def session_secret(settings: Settings) -> bytes:
     return path.read_text().strip().encode()
 
 
+def read_registers(settings: Settings, *, timeout: float = 120.0) -> tuple[Census, Places]:
+    """The register figures and places as the topics hold them now (read to their end), for ``gridwatch report``."""
+    census, places = Census(), Places()
+    followers = [TopicFollower(settings.kafka, "residents", census.take_resident),
+                 TopicFollower(settings.kafka, "quarantine-orders", census.take_order),
+                 TopicFollower(settings.kafka, "compounds", places.take_compound),
+                 TopicFollower(settings.kafka, "checkpoints", places.take_checkpoint)]
+    for f in followers:
+        f.start()
+    try:
+        for f in followers:
+            if not f.caught_up.wait(timeout):
+                raise TimeoutError(f"the register topics were not read to their end within {timeout:.0f} s")
+    finally:
+        for f in followers:
+            f.stop()
+        for f in followers:
+            f.join(timeout=10)
+    return census, places
+
+
 class ConsoleServer:
     def __init__(self, settings: Settings, *, with_store: bool = True) -> None:
         self.settings = settings
