@@ -439,3 +439,41 @@ def test_the_register_figures_count_residents_verified_and_orders_in_force_and_k
     assert census.figures(date(2020, 2, 8), "lg02").residents == 0
     held = repr(vars(census))
     assert people[0].id_number not in held and "13800000000" not in held and "住户" not in held
+
+
+def test_the_map_writes_each_grid_s_worst_severity_as_a_letter_and_a_count_not_by_colour_alone() -> None:
+    from streams.console.board import GridState
+    from streams.console.pages import grid_map
+
+    svg = grid_map({"330822001001": ["lg01", "lg02"], "330822001002": ["lg03"]},
+                   {"lg01": GridState("lg01", 3, "critical"), "lg02": GridState("lg02", 0, "")})
+    assert svg.count("<rect") == 3
+    assert 'class="sev-critical"' in svg and ">lg01 C·3<" in svg and "危急 critical" in svg
+    assert 'href="?large_grid=lg03"' in svg and 'class="sev-none"' in svg
+
+
+def test_what_an_alert_or_a_register_says_is_escaped_on_every_page() -> None:
+    from streams.console.pages import alert_detail
+
+    hostile = alert("x", note='"><img src=x onerror=alert(1)>', action="<script>alert(1)</script>")
+    page = alert_detail(hostile, [hostile], Places(), rule_zh="测温", rule_en="Fever", description=("a", "b"),
+                        events=[], csrf="t")
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    assert "<img src=x" not in page
+
+
+def test_places_name_compounds_and_checkpoints_and_forget_them_on_a_tombstone() -> None:
+    from schemas import Checkpoint, Compound
+
+    places = Places()
+    places.take_compound(b"co-01", Compound(compound_id="co-01", name="东河小区", community_code="c1",
+                                            large_grid="lg01", small_grid="lg01-s1").model_dump_json().encode())
+    places.take_checkpoint(b"kp01", Checkpoint(checkpoint_id="kp01", name="东河北街50号卡点", compound_id="co-01",
+                                               community_code="c1", large_grid="lg01", small_grid="lg01-s1",
+                                               lat=28.9, lon=118.5).model_dump_json().encode())
+    places.take_compound(b"co-02", b"not json")
+    assert places.names("co-01", "kp01") == ("东河小区", "东河北街50号卡点")
+    assert places.names("co-99", "") == ("co-99", "")
+    assert places.large_grids() == {"c1": ["lg01"]}
+    places.take_compound(b"co-01", None)
+    assert places.compound_name("co-01") == "co-01"
