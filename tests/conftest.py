@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -19,6 +20,9 @@ from streams.broker import EphemeralBroker
 from streams.chaos.disk import SmallDisk
 from streams.process import WorkerProcess, free_port, settings_env
 from streams.settings import Settings
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 
 @dataclass(frozen=True)
@@ -74,3 +78,42 @@ def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
         yield disk
     finally:
         disk.unmount()
+
+
+# --- the console in a browser (tests/test_console_browser.py) ----------------------------------------------
+# Debian's chromium driven by Playwright; the console served from inside the worker (the embedded chDB store).
+# The two operators: the command post (every grid) and grid staff of Wenfeng's large grid (tests.factories).
+CHROMIUM = Path("/usr/bin/chromium")
+CONSOLE_PASSWORD = "test-only-pw-2020"  # noqa: S105 - accounts of a throwaway data directory
+COMMAND_OPERATOR = "cp-01"
+GRID_OPERATOR = "gs-lg01"
+GRID_OPERATOR_GRID = "LG12"  # co-wf-01, 文峰小区 (tests.factories.COMPOUNDS)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Browser]:
+    """One headless Chromium for the session (Debian's package: Playwright's own download is not used)."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make test does), the console's browser "
+                    f"tests need it", pytrace=False)
+    from playwright.sync_api import sync_playwright  # here: only the browser tests pay for the import
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def console_settings(pipeline_settings: Settings) -> Settings:
+    """``pipeline_settings`` with the console inside the worker on a free port, and its two operators."""
+    from streams.console.server import operator_book
+
+    console = pipeline_settings.console.model_copy(update={"in_worker": True, "port": free_port()})
+    settings = pipeline_settings.model_copy(update={"console": console})
+    book = operator_book(settings)
+    book.add(COMMAND_OPERATOR, CONSOLE_PASSWORD, "command")
+    book.add(GRID_OPERATOR, CONSOLE_PASSWORD, "grid", GRID_OPERATOR_GRID)
+    return settings

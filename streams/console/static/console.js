@@ -2,6 +2,7 @@
 "use strict";
 var gridwatch = (function () {
   var STALE_AFTER_MS = 10000;
+  var SEVERITY_ZH = {info: "提示", warning: "警告", high: "严重", critical: "危急"};  // as streams/console/board.py
   function csrf() { return document.querySelector('meta[name="csrf"]').content; }
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -52,8 +53,14 @@ var gridwatch = (function () {
     function drawGrids(grids) {
       counts.textContent = "";
       grids.forEach(function (g) {
-        var cell = document.querySelector('#grid-map [data-grid="' + g.large_grid + '"] rect');
-        if (cell) { cell.setAttribute("class", "sev-" + (g.worst || "none")); }
+        var cell = document.querySelector('#grid-map [data-grid="' + g.large_grid + '"]');
+        if (cell) {  // colour, letter, count and title as pages.grid_map draws them: never the colour alone
+          cell.querySelector("rect").setAttribute("class", "sev-" + (g.worst || "none"));
+          cell.querySelector("text").textContent = g.large_grid + " " + (g.worst ? g.worst.charAt(0).toUpperCase() : "") +
+            (g.unresolved ? "·" + g.unresolved : "");
+          cell.querySelector("title").textContent = g.large_grid + ": " + g.unresolved + " 未解决 unresolved" +
+            (g.worst ? ", 最高 worst " + SEVERITY_ZH[g.worst] + " " + g.worst : "");
+        }
         if (!g.unresolved) { return; }
         var tr = el("tr"), a = el("a", "", g.large_grid);
         var q = new URLSearchParams(location.search); q.set("large_grid", g.large_grid); a.href = "?" + q.toString();
