@@ -38,6 +38,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from bench.engine import run_engine_bench
 from bench.latency import CURVE_EPS, AlertListener, LatencyRun
 from schemas import EventBatch
+from streams.clients import kafka_python
 from streams.process import WorkerProcess, free_port, settings_env
 from streams.scrape import Samples, metric, scrape, total
 from streams.settings import REPO_ROOT, Settings
@@ -268,7 +269,7 @@ def _workers_run(base: Settings, street: Street, cfg: BenchConfig, *, prefix: st
 def _count_output_ids(settings: Settings, expected: int) -> dict[str, int]:
     """Read the enriched-events topic whole; count each event id."""
     topic = settings.kafka.topic("enriched-events")
-    consumer = KafkaConsumer(bootstrap_servers=settings.kafka.bootstrap, enable_auto_commit=False,
+    consumer = KafkaConsumer(**kafka_python(settings.kafka), enable_auto_commit=False,
                              fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=16 * 1024 * 1024)
     parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
     consumer.assign(parts)

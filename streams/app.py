@@ -24,6 +24,7 @@ from streams.agents.delivery import AlertPublisher, FindingDelivery, Ownership
 from streams.agents.tables import RecordView, TableState, partition_of, pinned_table, table_state
 from streams.alertbook import AlertBook, Published
 from streams.catalogue import Catalogue, load_catalogue
+from streams.clients import faust_credentials
 from streams.consumer import App
 from streams.engine import Engine
 from streams.enrich import Enricher
@@ -76,6 +77,7 @@ def create_app(settings: Settings, resources: WorkerResources, catalogue: Catalo
     app = App(  # faust.App with the fetch that lost records after a rebalance fixed
         settings.app_id,
         broker=f"kafka://{kafka.bootstrap}",
+        broker_credentials=faust_credentials(kafka),
         datadir=str(settings.worker_dir),
         web_enabled=False,
         topic_partitions=kafka.partitions,

@@ -30,14 +30,24 @@ def broker_sh(action: str, env: dict[str, str], *, check: bool, quiet: bool = Fa
 class EphemeralBroker:
     """A broker on free ports with its data under ``data_dir``; ``start`` and ``stop`` as often as needed."""
 
-    def __init__(self, data_dir: Path, *, quiet: bool = False) -> None:
+    def __init__(self, data_dir: Path, *, quiet: bool = False, secured: bool = False,
+                 topic_prefix: str = "gridwatch.", app_id: str = "gridwatch") -> None:
         self.port = free_port()
         self.env = os.environ | {
             "KAFKA_PORT": str(self.port), "KAFKA_CONTROLLER_PORT": str(free_port()),
             "KAFKA_DATA_DIR": str(data_dir), "KAFKA_HEAP_OPTS": "-Xms256m -Xmx768m",
+            "KAFKA_SECURED": "1" if secured else "0", "KAFKA_TOPIC_PREFIX": topic_prefix, "KAFKA_APP_ID": app_id,
         }
         self.bootstrap = f"127.0.0.1:{self.port}"
+        self.secrets = data_dir / "secrets"
+        """Secured: the CA (``ca.pem``) and each principal's ``<user>.password``, made by broker.sh."""
         self._quiet = quiet
+
+    def credentials(self, user: str) -> dict[str, str]:
+        """The ``kafka`` settings that make a client of ours connect to this (secured) broker as ``user``."""
+        return {"bootstrap": self.bootstrap, "security_protocol": "SASL_SSL", "sasl_username": user,
+                "sasl_password_file": str(self.secrets / f"{user}.password"),
+                "ssl_cafile": str(self.secrets / "ca.pem")}
 
     def start(self) -> None:
         broker_sh("start", self.env, check=True, quiet=self._quiet)

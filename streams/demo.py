@@ -28,6 +28,7 @@ from tqdm import tqdm  # type: ignore[import-untyped]
 
 from schemas import Alert, Place
 from streams.broker import broker_sh
+from streams.clients import kafka_python
 from streams.process import WorkerProcess, settings_env
 from streams.scrape import Samples, metric, scrape, total
 from streams.settings import Settings
@@ -159,7 +160,7 @@ class AlertPrinter(threading.Thread):
 
     def run(self) -> None:
         topic = self.settings.kafka.topic("alerts")
-        consumer = KafkaConsumer(bootstrap_servers=self.settings.kafka.bootstrap, enable_auto_commit=False)
+        consumer = KafkaConsumer(**kafka_python(self.settings.kafka), enable_auto_commit=False)
         known: set[int] = set()
         for _ in range(600):  # a loaded machine: the new day's topic may not be in the metadata yet
             known = consumer.partitions_for_topic(topic) or set()

@@ -34,6 +34,7 @@ from pydantic import BaseModel, TypeAdapter
 from rocksdict import Options, Rdict, WriteBatch
 
 from schemas import Checkpoint, Compound, PersonRecord, QuarantineOrder, RegisterName, Resident, RiskArea, Visitor
+from streams.clients import aiokafka
 from streams.codec import Rejected, decode_record, safe_error
 from streams.master import merge_risk, person_record_key, visitor_key
 from streams.metrics import MASTER_UPDATES, RECORDS_CONSUMED, WORKER_READY
@@ -168,7 +169,7 @@ class RegisterReplicator:
 
     async def run(self) -> None:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._settings.kafka.bootstrap,
+            **aiokafka(self._settings.kafka),
             group_id=None,
             enable_auto_commit=False,
             max_partition_fetch_bytes=8 * 1024 * 1024,

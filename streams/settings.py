@@ -43,6 +43,15 @@ so a second consumer group replaying the inputs never reads another group's work
 
 class KafkaSettings(BaseModel):
     bootstrap: str = "127.0.0.1:9092"
+    security_protocol: Literal["PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT",
+        description="SASL_SSL: SCRAM-SHA-512 over TLS (infra/kafka/broker.sh with KAFKA_SECURED=1); every client of "
+                    "ours then takes the user, its password and the CA below.")
+    sasl_username: str = Field(default="", description="This process's principal: worker, terminal, registers, "
+                                                        "console or subscriber.")
+    sasl_password: SecretStr | None = None
+    sasl_password_file: Path | None = Field(default=None, description="Or read the password from this file.")
+    ssl_cafile: Path | None = Field(default=None, description="The CA that signed the broker's certificate (PEM).")
     topic_prefix: str = "gridwatch."
     partitions: int = Field(default=4, ge=1, description="Of every topic the project creates.")
     replication: int = Field(default=1, ge=1)
@@ -66,6 +75,25 @@ class KafkaSettings(BaseModel):
                     "(Kafka's own default). Faust's 1,200 s let one unanswered metadata request stop every send "
                     "and every commit for twenty minutes.",
     )
+
+    @model_validator(mode="after")
+    def _credentials_when_secured(self) -> KafkaSettings:
+        if self.security_protocol == "SASL_SSL":
+            missing = [name for name, ok in (("sasl_username", self.sasl_username),
+                                             ("sasl_password or sasl_password_file",
+                                              self.sasl_password is not None or self.sasl_password_file),
+                                             ("ssl_cafile", self.ssl_cafile)) if not ok]
+            if missing:
+                raise ValueError(f"SASL_SSL needs {', '.join(missing)}")
+        return self
+
+    def password(self) -> str:
+        """The SASL password, from the setting or its file (read when a client is made, so it can be rotated)."""
+        if self.sasl_password is not None:
+            return self.sasl_password.get_secret_value()
+        if self.sasl_password_file is not None:
+            return self.sasl_password_file.read_text(encoding="utf-8").strip()
+        return ""
 
     def topic(self, logical: str) -> str:
         if logical not in TOPICS:

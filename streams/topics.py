@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 
+from streams.clients import kafka_python
 from streams.settings import TOPICS, KafkaSettings
 
 
@@ -61,9 +62,7 @@ def admin_client(settings: KafkaSettings, *, wait_s: float | None = None) -> Kaf
     _wait_for_listener(settings.bootstrap, deadline, wait_s)
     while True:
         try:
-            return KafkaAdminClient(
-                bootstrap_servers=settings.bootstrap, client_id="gridwatch-admin", request_timeout_ms=5000
-            )
+            return KafkaAdminClient(**kafka_python(settings), client_id="gridwatch-admin", request_timeout_ms=5000)
         except KafkaTimeoutError as exc:
             if time.monotonic() > deadline:
                 raise _unreachable(settings.bootstrap, wait_s) from exc

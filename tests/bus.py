@@ -21,6 +21,7 @@ from schemas import (
     RiskArea,
     Visitor,
 )
+from streams.clients import kafka_python
 from streams.master import person_record_key, visitor_key
 from streams.privacy import PersonKeys
 from streams.settings import Settings
@@ -30,7 +31,7 @@ class Bus:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.keys = PersonKeys(secret=settings.privacy.person_key_secret.get_secret_value().encode())
-        self.producer = KafkaProducer(bootstrap_servers=settings.kafka.bootstrap, linger_ms=0)
+        self.producer = KafkaProducer(**kafka_python(settings.kafka), linger_ms=0)
 
     def topic(self, logical: str) -> str:
         return self.settings.kafka.topic(logical)
@@ -99,7 +100,7 @@ class Bus:
         """
         consumer = KafkaConsumer(
             self.topic(logical),
-            bootstrap_servers=self.settings.kafka.bootstrap,
+            **kafka_python(self.settings.kafka),
             auto_offset_reset="earliest",
             enable_auto_commit=False,
             consumer_timeout_ms=500,

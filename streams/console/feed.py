@@ -19,6 +19,7 @@ from prometheus_client import Counter
 from pydantic import ValidationError
 
 from schemas import Alert, AlertAction
+from streams.clients import kafka_python
 from streams.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class TopicFollower(threading.Thread):
                 self._stopping.wait(2.0)
 
     def _follow(self) -> None:
-        consumer = KafkaConsumer(bootstrap_servers=self._kafka.bootstrap, enable_auto_commit=False,
+        consumer = KafkaConsumer(**kafka_python(self._kafka), enable_auto_commit=False,
                                  request_timeout_ms=10_000)
         try:
             parts: list[TopicPartition] = []
@@ -101,7 +102,7 @@ class ActionPublisher:
 
     def __init__(self, kafka: KafkaSettings) -> None:
         self._topic = kafka.topic("alert-actions")
-        self._producer = KafkaProducer(bootstrap_servers=kafka.bootstrap, acks="all", linger_ms=0,
+        self._producer = KafkaProducer(**kafka_python(kafka), acks="all", linger_ms=0,
                                        request_timeout_ms=10_000, max_block_ms=10_000)
 
     def publish(self, action: AlertAction) -> None:

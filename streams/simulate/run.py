@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 from kafka import KafkaProducer
 
+from streams.clients import kafka_python
 from streams.privacy import PersonKeys
 from streams.settings import Settings
 from streams.simulate.day import generate_day
@@ -44,7 +45,7 @@ class SimulationStats:
 
 def producer_for(settings: Settings) -> KafkaProducer:
     return KafkaProducer(
-        bootstrap_servers=settings.kafka.bootstrap,
+        **kafka_python(settings.kafka),
         linger_ms=5,
         batch_size=256 * 1024,
         compression_type=None,
