@@ -62,7 +62,7 @@ def grid_map(grids_by_community: Mapping[str, Sequence[str]], states: Mapping[st
     rows = list(grids_by_community.items())
     width = label_w + cell_w * max((len(g) for _, g in rows), default=1) + 4
     height = cell_h * max(len(rows), 1) + 4
-    parts = [f'<svg id="grid-map" viewBox="0 0 {width} {height}" role="img" '
+    parts = [f'<svg id="grid-map" viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
              f'aria-label="大网格示意图 Large grids by worst open alert">']
     for y, (community, grids) in enumerate(rows):
         parts.append(f'<text x="2" y="{y * cell_h + 21}" class="community">{esc(community[-6:])}</text>')
