@@ -147,23 +147,27 @@ class Alert(Contract):
 
 
 class DeadLetter(Contract):
-    """An input the pipeline could not take, with enough to find and replay it."""
+    """An input the pipeline could not take, with enough to find and replay it, and no readable value of it.
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    Version 2: the original travels sealed (AES-256-GCM, ``sealed_b64``, the key's id in ``key_id``; see
+    ``streams/sealing.py``), where version 1 carried it readable (``original_b64``) with its SHA-256.
+    """
+
+    schema_version: Literal[2] = 2
     reason: Literal["invalid_json", "schema_violation", "processing_error"]
     detail: str = Field(description="What was wrong; never the offending values.")
     source_topic: str
     partition: int
     offset: int
     event_index: int | None = Field(default=None, description="Position inside a batch, if one event.")
-    original_b64: str = Field(description="The original record value, base64 (its first bytes if truncated); with "
-                                          "event_index, that event alone as JSON (the record is at "
-                                          "source_topic/partition/offset).")
+    sealed_b64: str = Field(description="The original record value sealed (its first bytes if truncated); with "
+                                        "event_index, that event alone as JSON (the record is at "
+                                        "source_topic/partition/offset). Opens only with the dead-letter key.")
+    key_id: str = Field(min_length=1, max_length=32, description="Which dead-letter key sealed it.")
     original_size: int | None = Field(default=None, ge=0, description="Bytes of the whole original value.")
     original_truncated: bool = Field(
         default=False,
         description="The original was too large to carry whole within the producer's request limit: the record is "
-                    "at source_topic/partition/offset, its SHA-256 in original_sha256.",
+                    "at source_topic/partition/offset.",
     )
-    original_sha256: str = Field(default="", description="Hex SHA-256 of the whole original value.")
     failed_at: AwareDatetime

@@ -9,6 +9,7 @@
     gridwatch bench-engine  the engine alone in process (decode, enrich, rules), per phase; no Kafka
     gridwatch console    the command post's web console (live alerts, actions, tracing, the day's report)
     gridwatch operators  add or list the console's operator accounts
+    gridwatch dead-letters  list what was refused and why; replay it (with the key) after a fix
     gridwatch report     the day's report for the street, from ClickHouse
     gridwatch schemas    write the JSON Schema of every topic's contract
     gridwatch rules      print the effective rule catalogue (--json), or check a catalogue file (--file)
@@ -154,6 +155,35 @@ def cmd_operators(args: argparse.Namespace) -> int:
         print(f"gridwatch operators: {exc}", file=sys.stderr)
         return 2
     print(f"operator {operator.name} ({operator.role}, {operator.scope}) saved in {book.path}")
+    return 0
+
+
+def cmd_dead_letters(args: argparse.Namespace) -> int:
+    from streams.deadletters import letters, replay
+    from streams.sealing import Sealer
+
+    settings = _settings(args)
+    if args.action == "list":
+        n = 0
+        for partition, offset, d in letters(settings, reason=args.reason):
+            where = f"{d.source_topic}/{d.partition}/{d.offset}" + (f"#{d.event_index}" if d.event_index is not None
+                                                                   else "")
+            cut = " (truncated)" if d.original_truncated else ""
+            print(f"{d.failed_at.isoformat()}  {d.reason:17s} {where:48s} {d.original_size or 0:>9,} B{cut}  "
+                  f"key {d.key_id}  [{partition}/{offset}]  {d.detail[:80]}")
+            n += 1
+        print(f"{n} dead letter(s)")
+        return 0
+    try:
+        sealer = Sealer.from_file(Path(args.key_file) if args.key_file else settings.dead_letter_key_file,
+                                  create=False)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"gridwatch dead-letters replay: {exc}", file=sys.stderr)
+        return 2
+    result = replay(settings, sealer, reason=args.reason, dry_run=args.dry_run)
+    verb = "would re-publish" if args.dry_run else "re-published"
+    print(f"{verb} {result.sent}; {result.truncated} truncated (fetch from their source offset); "
+          f"{result.wrong_key} sealed with another key")
     return 0
 
 
@@ -427,6 +457,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--grid", help="the large grid of grid staff, e.g. lg07")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin (else prompt)")
     p.set_defaults(func=cmd_operators)
+
+    p = sub.add_parser("dead-letters", help="list dead letters, or re-publish them to their source after a fix")
+    p.add_argument("action", choices=["list", "replay"])
+    p.add_argument("--reason", choices=["invalid_json", "schema_violation", "processing_error"])
+    p.add_argument("--key-file", help="the dead-letter key (default: the settings' privacy.dead_letter_key_file)")
+    p.add_argument("--dry-run", action="store_true", help="replay: count, send nothing")
+    p.set_defaults(func=cmd_dead_letters)
 
     p = sub.add_parser("report", help="the day's report for the street, from ClickHouse")
     p.add_argument("--day", required=True, help="YYYY-MM-DD, Beijing time")

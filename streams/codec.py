@@ -8,8 +8,6 @@ not the other events of the batch.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import traceback
 from dataclasses import dataclass, field
@@ -21,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from schemas import EVENT_ADAPTER, DeadLetter, Event, EventBatch
 from schemas.common import Contract, Ident
 from schemas.events import EVENT_MODELS
+from streams.sealing import OVERHEAD, Sealer, where
 
 Reason = Literal["invalid_json", "schema_violation", "processing_error"]
 _MAX_DETAIL = 500
@@ -150,14 +149,14 @@ def decode_record(model: type[M], raw: bytes) -> M | Rejected:
 
 
 def dead_letter(
-    rejected: Rejected, *, raw: bytes, topic: str, partition: int, offset: int,
+    rejected: Rejected, *, raw: bytes, topic: str, partition: int, offset: int, sealer: Sealer,
     max_bytes: int = DEAD_LETTER_MAX_BYTES,
 ) -> DeadLetter:
-    """The letter for a rejected record, never larger than ``max_bytes`` as JSON.
+    """The letter for a rejected record, its original sealed, never larger than ``max_bytes`` as JSON.
 
     A record near the broker's limit grows by a third in base64: past the
-    limit, only the original's first bytes are carried, with its size and
-    SHA-256 so the whole can be fetched from its topic and checked.
+    limit, only the original's first bytes are carried, with its size, so the
+    whole can be fetched from its topic.
     """
     letter = DeadLetter(
         reason=rejected.reason,
@@ -166,17 +165,18 @@ def dead_letter(
         partition=partition,
         offset=offset,
         event_index=rejected.event_index,
-        original_b64="",
+        sealed_b64="",
+        key_id=sealer.key_id,
         original_size=len(raw),
-        original_sha256=hashlib.sha256(raw).hexdigest(),
         failed_at=datetime.now(UTC),
     )
     room = max_bytes - len(letter.model_dump_json()) - len('"original_truncated":true,')
-    if room < 4:
+    if room < 4 * -(-(OVERHEAD + 3) // 3):
         raise ValueError(f"max_bytes {max_bytes} leaves no room for any of the original")
-    kept = raw if 4 * -(-len(raw) // 3) <= room else raw[: (room // 4) * 3]
-    return letter.model_copy(update={"original_b64": base64.b64encode(kept).decode("ascii"),
-                                     "original_truncated": len(kept) < len(raw)})
+    fits = (room // 4) * 3 - OVERHEAD
+    kept = raw if len(raw) <= fits else raw[:fits]
+    sealed = sealer.seal(kept, where(topic, partition, offset, rejected.event_index))
+    return letter.model_copy(update={"sealed_b64": sealed, "original_truncated": len(kept) < len(raw)})
 
 
 def safe_error(exc: BaseException) -> str:

@@ -191,6 +191,10 @@ class PrivacySettings(BaseModel):
         default=SecretStr("gridwatch-dev-only"),
         description="HMAC key for pseudonymous person keys; set a real secret in production.",
     )
+    dead_letter_key_file: Path | None = Field(
+        default=None,
+        description="AES-256 key (hex) sealing dead letters' originals, kept outside Kafka and ClickHouse; None: "
+                    "data_dir/keys/dead-letters.key, made on first start. Every worker needs the same file.")
 
 
 class Settings(BaseSettings):
@@ -233,6 +237,10 @@ class Settings(BaseSettings):
     @property
     def clickhouse_dsn(self) -> str:
         return self.clickhouse.dsn or f"chdb://{self.data_dir / 'clickhouse'}"
+
+    @property
+    def dead_letter_key_file(self) -> Path:
+        return self.privacy.dead_letter_key_file or self.data_dir / "keys" / "dead-letters.key"
 
     @property
     def worker_dir(self) -> Path:

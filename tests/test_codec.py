@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
+from pathlib import Path
 
-from schemas import EventBatch
+import pytest
+
+from schemas import DeadLetter, EventBatch
 from streams.codec import DEAD_LETTER_MAX_BYTES, DecodedBatch, Rejected, dead_letter, decode_batch, decode_record
+from streams.sealing import Sealer, SealError, where
 from tests.factories import RESIDENT_ID, RESIDENTS, passage, scan
 
 
@@ -50,28 +53,58 @@ def test_master_record_rejection_hides_values() -> None:
     assert "13800000001" not in rejected.detail
 
 
-def test_dead_letter_carries_original_bytes_and_position() -> None:
-    letter = dead_letter(Rejected("invalid_json", "bad", None), raw=b"{x", topic="t", partition=3, offset=42)
-    assert base64.b64decode(letter.original_b64) == b"{x"
+SEALER = Sealer(bytes(range(32)))
+
+
+def opened(letter: DeadLetter) -> bytes:
+    return SEALER.open(letter.sealed_b64, where(letter.source_topic, letter.partition, letter.offset,
+                                                letter.event_index))
+
+
+def test_dead_letter_carries_the_original_sealed_and_its_position() -> None:
+    raw = b'{"id_number": "330822198001011234"'
+    letter = dead_letter(Rejected("invalid_json", "bad", None), raw=raw, topic="t", partition=3, offset=42,
+                         sealer=SEALER)
+    assert opened(letter) == raw and letter.key_id == SEALER.key_id
+    assert b"330822198001011234" not in letter.model_dump_json().encode()
+    assert base64.b64encode(raw).decode()[:16] not in letter.model_dump_json()
     assert (letter.source_topic, letter.partition, letter.offset) == ("t", 3, 42)
-    assert (letter.original_size, letter.original_truncated) == (2, False)
+    assert (letter.original_size, letter.original_truncated) == (len(raw), False)
+
+
+def test_a_sealed_original_opens_only_with_its_key_and_on_its_own_letter() -> None:
+    letter = dead_letter(Rejected("invalid_json", "bad"), raw=b"{x", topic="t", partition=3, offset=42,
+                         sealer=SEALER)
+    with pytest.raises(SealError):
+        Sealer(bytes(32)).open(letter.sealed_b64, where("t", 3, 42, None))
+    with pytest.raises(SealError):  # moved onto another letter
+        SEALER.open(letter.sealed_b64, where("t", 3, 43, None))
+
+
+def test_the_dead_letter_key_is_made_once_readable_by_its_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "keys" / "dl.key"
+    first = Sealer.from_file(path)
+    assert path.stat().st_mode & 0o077 == 0
+    assert Sealer.from_file(path).key_id == first.key_id
+    with pytest.raises(FileNotFoundError):
+        Sealer.from_file(tmp_path / "missing.key", create=False)
 
 
 def test_a_dead_letter_for_a_record_near_the_request_limit_stays_under_it_and_says_what_it_cut() -> None:
     raw = b"\xfe" + b"x" * 999_000  # a bad record the broker accepted: in base64 a third larger than its limit
-    letter = dead_letter(Rejected("invalid_json", "bad"), raw=raw, topic="t", partition=0, offset=7)
+    letter = dead_letter(Rejected("invalid_json", "bad"), raw=raw, topic="t", partition=0, offset=7, sealer=SEALER)
     assert len(letter.model_dump_json().encode()) <= DEAD_LETTER_MAX_BYTES
-    kept = base64.b64decode(letter.original_b64)
+    kept = opened(letter)
     assert letter.original_truncated and raw.startswith(kept) and len(kept) > 600_000
-    assert letter.original_size == len(raw) and letter.original_sha256 == hashlib.sha256(raw).hexdigest()
+    assert letter.original_size == len(raw)
 
 
 def test_a_dead_letter_just_under_the_limit_carries_the_whole_original() -> None:
-    small = dead_letter(Rejected("invalid_json", "bad"), raw=b"", topic="t", partition=0, offset=7)
+    small = dead_letter(Rejected("invalid_json", "bad"), raw=b"", topic="t", partition=0, offset=7, sealer=SEALER)
     room = DEAD_LETTER_MAX_BYTES - len(small.model_dump_json()) - 100
-    raw = b"y" * (room // 4 * 3)
-    letter = dead_letter(Rejected("invalid_json", "bad"), raw=raw, topic="t", partition=0, offset=7)
-    assert not letter.original_truncated and base64.b64decode(letter.original_b64) == raw
+    raw = b"y" * (room // 4 * 3 - 28)
+    letter = dead_letter(Rejected("invalid_json", "bad"), raw=raw, topic="t", partition=0, offset=7, sealer=SEALER)
+    assert not letter.original_truncated and opened(letter) == raw
 
 
 def test_an_impossible_reading_is_dropped_and_named_and_the_passage_kept() -> None:
@@ -108,8 +141,9 @@ def test_a_rejected_event_s_letter_carries_that_event_alone_not_its_whole_upload
     raw = json.dumps(doc).encode()
     decoded = decode_batch(raw)
     assert isinstance(decoded, DecodedBatch) and len(decoded.events) == 198
-    letters = [dead_letter(r, raw=r.item or raw, topic="events", partition=0, offset=5) for r in decoded.rejected]
-    assert [json.loads(base64.b64decode(letter.original_b64)) for letter in letters] == [
+    letters = [dead_letter(r, raw=r.item or raw, topic="events", partition=0, offset=5, sealer=SEALER)
+               for r in decoded.rejected]
+    assert [json.loads(opened(letter)) for letter in letters] == [
         doc["events"][7], doc["events"][9]]
     assert all(letter.original_size and letter.original_size < len(raw) / 50 for letter in letters)
 

@@ -42,7 +42,7 @@ def test_outputs_round_trip() -> None:
     )
     letter = DeadLetter(
         reason="invalid_json", detail="x", source_topic="t", partition=0, offset=5,
-        original_b64="e30=", failed_at=NIGHT,
+        sealed_b64="e30=", key_id="k1", failed_at=NIGHT,
     )
     for obj in (batch, alert, letter):
         assert type(obj).model_validate_json(obj.model_dump_json()) == obj

@@ -17,6 +17,7 @@ from streams.enrich import Enricher
 from streams.findings import fingerprint_of
 from streams.metrics import DEAD_LETTERS, PUBLISH_FAILURES
 from streams.registers import RegisterReplicator, StoreMaster
+from streams.sealing import Sealer
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ class DeadLetters:
     """The dead-letter topic, shared by the agents and the register replicator."""
 
     topic: Any
+    sealer: Sealer
 
     async def __call__(self, rejected: Rejected, message: Any) -> None:
         """Send an input to the dead-letter topic and count it; never raises on bad input."""
@@ -39,6 +41,7 @@ class DeadLetters:
             topic=message.topic,
             partition=message.partition,
             offset=message.offset,
+            sealer=self.sealer,
         )
         await self.topic.send(
             key=message.topic.encode(), value=letter.model_dump_json().encode()
