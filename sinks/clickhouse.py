@@ -38,7 +38,7 @@ import logging
 import re
 import struct
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -150,7 +150,8 @@ class ClickHouseSink:
     sink in an app factory costs nothing and cannot fail on the network.
     """
 
-    def __init__(self, *, dsn: str, database: str = "gridwatch", refuse_writes_while: Path | None = None) -> None:
+    def __init__(self, *, dsn: str, database: str = "gridwatch", refuse_writes_while: Path | None = None,
+                 ttl_days: Mapping[str, float] | None = None) -> None:
         """Remember where to connect.
 
         :param dsn: ``chdb:///abs/path`` for an embedded chDB engine, or
@@ -160,6 +161,9 @@ class ClickHouseSink:
             Must be a plain identifier (it is spliced into DDL and queries).
         :param refuse_writes_while: A fault drill's switch: while this file
             exists, every insert raises ``SinkUnavailable`` as an outage would.
+        :param ttl_days: Table name -> days a row is kept after it was stored
+            (0: for good); applied by ``setup()`` as the table's TTL. None
+            leaves the tables' TTLs as they are.
         """
         _check_identifier(database)
         self._dsn = dsn
@@ -168,6 +172,10 @@ class ClickHouseSink:
         self._contexts: dict[str, InsertContext] = {}
         self._lock = threading.Lock()
         self._refuse_while = refuse_writes_while
+        self._ttl_days = dict(ttl_days or {})
+        unknown = set(self._ttl_days) - set(_TABLES)
+        if unknown:
+            raise ValueError(f"no such tables for a TTL: {sorted(unknown)}")
 
     @property
     def database(self) -> str:
@@ -197,6 +205,18 @@ class ClickHouseSink:
                     self._retire_legacy_alerts(client, dict(statements)[_ALERTS_DDL])
                 except ClickHouseError as exc:
                     raise self._translate(exc, "replacing the alerts table of 020_alerts.sql") from None
+                for table_name, days in self._ttl_days.items():
+                    # from when a row was stored, so a replayed backlog is kept as long as live data; not
+                    # materialised at once (old parts go at their next merge), so a start never rewrites a table
+                    ttl = "REMOVE TTL" if days == 0 else (
+                        f"MODIFY TTL toDateTime(inserted_at) + toIntervalSecond({int(days * 86_400)})")
+                    try:
+                        client.command(f"ALTER TABLE {self._database}.{table_name} {ttl}",
+                                       settings={"materialize_ttl_after_modify": 0})
+                    except ClickHouseError as exc:
+                        if days == 0 and "TTL" in str(exc):
+                            continue  # REMOVE TTL on a table without one
+                        raise self._translate(exc, f"setting the TTL of {table_name}") from None
                 contexts = {}
                 for table in _TABLES.values():
                     try:

@@ -46,7 +46,8 @@ class WorkerResources:
         return cls(
             sink_runner=sink_agents.SinkRunner(
                 ClickHouseSink(dsn=settings.clickhouse_dsn, database=settings.clickhouse.database,
-                               refuse_writes_while=settings.clickhouse.refuse_writes_while),
+                               refuse_writes_while=settings.clickhouse.refuse_writes_while,
+                               ttl_days=settings.retention.table_days()),
                 retry_seconds=settings.clickhouse.retry_seconds,
             ),
             store=RegisterStore(settings.worker_dir / "registers"),

@@ -10,6 +10,7 @@
     gridwatch console    the command post's web console (live alerts, actions, tracing, the day's report)
     gridwatch operators  add or list the console's operator accounts
     gridwatch dead-letters  list what was refused and why; replay it (with the key) after a fix
+    gridwatch purge      the end of the emergency: every personal record removed
     gridwatch report     the day's report for the street, from ClickHouse
     gridwatch schemas    write the JSON Schema of every topic's contract
     gridwatch rules      print the effective rule catalogue (--json), or check a catalogue file (--file)
@@ -62,7 +63,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     except (CatalogueError, RuleVersionMismatch) as exc:
         print(f"gridwatch worker: refusing to start: {exc}", file=sys.stderr)
         return 2
-    ensure_topics(settings.kafka)
+    ensure_topics(settings.kafka, retention=settings.retention)
     if settings.metrics.port:
         start_http_server(settings.metrics.port, addr=settings.metrics.host)
         logging.getLogger("gridwatch").info(
@@ -187,6 +188,24 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    from sinks import SinkError
+    from streams.purge import purge
+
+    settings = _settings(args)
+    if args.confirm != settings.app_id:
+        print(f"gridwatch purge: removes every personal record of app {settings.app_id!r} for good; stop its "
+              f"workers, then run again with --confirm {settings.app_id}", file=sys.stderr)
+        return 2
+    try:
+        purge(settings)
+    except SinkError as exc:
+        print(f"gridwatch purge: {exc} (stop the worker first: the embedded store admits one process)",
+              file=sys.stderr)
+        return 3
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     import csv
     from datetime import date
@@ -237,7 +256,10 @@ def cmd_topics(args: argparse.Namespace) -> int:
     from streams.topics import describe_topics, ensure_topics
 
     settings = _settings(args)
-    infos = ensure_topics(settings.kafka) if args.action == "create" else describe_topics(settings.kafka)
+    if args.action == "create":
+        infos = ensure_topics(settings.kafka, retention=settings.retention)
+    else:
+        infos = describe_topics(settings.kafka)
     for info in infos:
         state = "created" if info.created else ("missing" if info.partitions == 0 else "exists")
         kind = "compacted" if info.compacted else "delete"
@@ -464,6 +486,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--key-file", help="the dead-letter key (default: the settings' privacy.dead_letter_key_file)")
     p.add_argument("--dry-run", action="store_true", help="replay: count, send nothing")
     p.set_defaults(func=cmd_dead_letters)
+
+    p = sub.add_parser("purge", help="end of the emergency: every personal record removed, registers tombstoned, "
+                                     "worker state and the dead-letter key destroyed (workers stopped first)")
+    p.add_argument("--confirm", default="", help="the app id, to say you mean it")
+    p.set_defaults(func=cmd_purge)
 
     p = sub.add_parser("report", help="the day's report for the street, from ClickHouse")
     p.add_argument("--day", required=True, help="YYYY-MM-DD, Beijing time")

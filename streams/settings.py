@@ -168,6 +168,27 @@ class MetricsSettings(BaseModel):
     host: str = "127.0.0.1"
 
 
+class RetentionSettings(BaseModel):
+    """How long personal data is kept, per class (the README's retention policy); 0 keeps it for good.
+
+    Kafka: ``retention.ms`` of the delete-policy topics the project creates (set at creation, and brought in line
+    at every start). ClickHouse: a TTL on each table, counted from when a row was stored (``inserted_at``), not
+    from its event time, so a replayed backlog is kept as long as live data.
+    """
+
+    events_days: float = Field(default=28, ge=0, description="Raw and enriched events (topics and table).")
+    alerts_days: float = Field(default=180, ge=0, description="Alerts, their history and operators' actions: "
+                                                              "longer, for accountability.")
+    dead_letters_days: float = Field(default=28, ge=0, description="Dead letters (sealed originals).")
+
+    def topic_days(self) -> dict[str, float]:
+        return {"events": self.events_days, "enriched-events": self.events_days, "alerts": self.alerts_days,
+                "alert-actions": self.alerts_days, "dead-letters": self.dead_letters_days}
+
+    def table_days(self) -> dict[str, float]:
+        return {"enriched_events": self.events_days, "alerts": self.alerts_days, "alert_history": self.alerts_days}
+
+
 class ConsoleSettings(BaseModel):
     """The command post's console (``streams/console``)."""
 
@@ -212,6 +233,7 @@ class Settings(BaseSettings):
     alerts: AlertSettings = AlertSettings()
     metrics: MetricsSettings = MetricsSettings()
     console: ConsoleSettings = ConsoleSettings()
+    retention: RetentionSettings = RetentionSettings()
     privacy: PrivacySettings = PrivacySettings()
 
     @model_validator(mode="after")

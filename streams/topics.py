@@ -12,11 +12,11 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, KafkaTimeoutError, TopicAlreadyExistsError
 
 from streams.clients import kafka_python
-from streams.settings import TOPICS, KafkaSettings
+from streams.settings import TOPICS, KafkaSettings, RetentionSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,18 +69,25 @@ def admin_client(settings: KafkaSettings, *, wait_s: float | None = None) -> Kaf
             time.sleep(1.0)
 
 
-def ensure_topics(settings: KafkaSettings, extra: Mapping[str, bool] | None = None) -> list[TopicInfo]:
+def ensure_topics(settings: KafkaSettings, extra: Mapping[str, bool] | None = None,
+                  retention: RetentionSettings | None = None) -> list[TopicInfo]:
     """The project's topics, and ``extra`` ones (name -> compacted), created if missing; returns once every one
     is in the broker's metadata with its leaders."""
     wanted = {settings.topic(logical): compacted for logical, compacted in TOPICS.items()} | dict(extra or {})
+    keep = {settings.topic(lg): _ms(days) for lg, days in (retention.topic_days() if retention else {}).items()}
     admin = admin_client(settings)
     try:
         existing = set(admin.list_topics())
         infos: list[TopicInfo] = []
         for name, compacted in wanted.items():
             created = False
+            if name in existing and name in keep:  # a changed policy reaches topics made before it
+                admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name,
+                                                    configs={"retention.ms": keep[name]})])
             if name not in existing:
                 configs = {"cleanup.policy": "compact"} if compacted else {}
+                if name in keep:
+                    configs["retention.ms"] = keep[name]
                 try:
                     admin.create_topics(
                         [NewTopic(name, settings.partitions, settings.replication, topic_configs=configs)]
@@ -93,6 +100,10 @@ def ensure_topics(settings: KafkaSettings, extra: Mapping[str, bool] | None = No
         return infos
     finally:
         admin.close()
+
+
+def _ms(days: float) -> str:
+    return "-1" if days == 0 else str(int(days * 86_400_000))
 
 
 def create_topic(settings: KafkaSettings, name: str) -> None:

@@ -667,3 +667,19 @@ def test_a_full_disk_is_reported_as_such_nothing_is_written_and_the_batch_goes_i
     lines = result.stdout.strip().splitlines()
     assert lines[0].startswith("disk full:") and "NOT_ENOUGH_SPACE" in lines[0], result.stdout + result.stderr
     assert lines[-1] == "written 2000 stored 2000"
+
+
+def test_each_table_gets_its_retention_as_a_ttl_from_when_a_row_was_stored(tmp_path: Path) -> None:
+    sink = ClickHouseSink(dsn=f"chdb://{tmp_path / 'ttl'}", ttl_days={"enriched_events": 28, "alerts": 180,
+                                                                      "alert_history": 0})
+    sink.setup()
+    try:
+        ddl = {name: str(sink.query_rows(f"SHOW CREATE TABLE gridwatch.{name}")[0][0])
+               for name in ("enriched_events", "alerts", "alert_history")}
+    finally:
+        sink.close()
+    assert "TTL toDateTime(inserted_at) + toIntervalSecond(2419200)" in ddl["enriched_events"]
+    assert "toIntervalSecond(15552000)" in ddl["alerts"]
+    assert "TTL" not in ddl["alert_history"].split("SETTINGS")[0].split("ORDER BY")[1]
+    with pytest.raises(ValueError, match="no such tables"):
+        ClickHouseSink(dsn="chdb:///x", ttl_days={"residents": 1})

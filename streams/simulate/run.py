@@ -71,7 +71,7 @@ def run_simulation(
     on_incident: Callable[[Incident, datetime], None] | None = None,
 ) -> SimulationStats:
     """Publish registers, call ``before_day`` (e.g. wait for the worker), then the day."""
-    ensure_topics(settings.kafka)
+    ensure_topics(settings.kafka, retention=settings.retention)
     street = street or build_street(seed=seed, residents=residents, as_of=day)
     producer = producer_for(settings)
     try:

@@ -1,0 +1,83 @@
+"""``gridwatch purge`` on a real pipeline: afterwards nothing in Kafka, ClickHouse or the worker links to a person."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from kafka import KafkaConsumer, TopicPartition
+
+from sinks import ClickHouseSink
+from streams.clients import kafka_python
+from streams.process import WorkerProcess
+from streams.purge import PERSONAL_TABLES, purge
+from streams.scrape import wait_for_metric
+from streams.settings import Settings
+from streams.topics import admin_client
+from tests.bus import Bus
+from tests.test_pipeline import DINGYANG_BATCH, EXPECTED, start_with_master
+
+pytestmark = pytest.mark.integration
+
+
+def readable(settings: Settings) -> dict[str, list[tuple[bytes | None, bytes | None]]]:
+    """Every record a reader from the start of each of our topics would get now."""
+    admin = admin_client(settings.kafka)
+    try:
+        names = [n for n in admin.list_topics() if n.startswith((settings.kafka.topic_prefix, settings.app_id))]
+    finally:
+        admin.close()
+    consumer = KafkaConsumer(**kafka_python(settings.kafka), enable_auto_commit=False)
+    out: dict[str, list[tuple[bytes | None, bytes | None]]] = {}
+    try:
+        for name in names:
+            parts = [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or ())]
+            consumer.assign(parts)
+            consumer.seek_to_beginning(*parts)
+            ends = consumer.end_offsets(parts)
+            got: list[tuple[bytes | None, bytes | None]] = []
+            while any(consumer.position(tp) < end for tp, end in ends.items()):
+                for records in consumer.poll(timeout_ms=1000).values():
+                    got += [(r.key, r.value) for r in records]
+            out[name] = got
+    finally:
+        consumer.close()
+    return out
+
+
+def test_after_a_purge_no_record_in_kafka_clickhouse_or_the_worker_links_to_a_person(
+        pipeline_settings: Settings, worker_factory: Callable[[Settings], WorkerProcess]) -> None:
+    bus = Bus(pipeline_settings)
+    worker = worker_factory(pipeline_settings)
+    start_with_master(bus, worker)
+    bus.publish_batch(DINGYANG_BATCH)
+    wait_for_metric(pipeline_settings.metrics.port, "gridwatch_sink_rows_total", len(DINGYANG_BATCH.events),
+                    table="enriched_events", timeout=120)
+    wait_for_metric(pipeline_settings.metrics.port, "gridwatch_sink_rows_total",
+                    len([e for e in EXPECTED if e[1] == "LG07"]), table="alerts", timeout=120)
+    bus.send("events", b"cp", b"{not json")  # a dead letter too
+    bus.producer.flush()
+    wait_for_metric(pipeline_settings.metrics.port, "gridwatch_dead_letters_total", 1, timeout=60,
+                    reason="invalid_json", topic=pipeline_settings.kafka.topic("events"))
+    bus.close()
+    worker.stop()
+    before = readable(pipeline_settings)
+    assert sum(1 for recs in before.values() for _, v in recs if v is not None) > 20
+    assert before[pipeline_settings.kafka.topic("alerts")] and before[pipeline_settings.kafka.topic("residents")]
+
+    said: list[str] = []
+    report = purge(pipeline_settings, say=said.append)
+
+    assert report.tables["enriched_events"] == len(DINGYANG_BATCH.events) and report.tables["alerts"] > 0
+    assert report.tombstoned[pipeline_settings.kafka.topic("residents")] > 0
+    after = readable(pipeline_settings)
+    values = {name: [v for _, v in recs if v is not None] for name, recs in after.items()}
+    assert values == {name: [] for name in after}  # only tombstones left to read, anywhere
+    store = ClickHouseSink(dsn=pipeline_settings.clickhouse_dsn, database=pipeline_settings.clickhouse.database)
+    store.setup()
+    try:
+        assert {t: store.count(t) for t in PERSONAL_TABLES} == dict.fromkeys(PERSONAL_TABLES, 0)
+    finally:
+        store.close()
+    assert not pipeline_settings.worker_dir.exists() and not pipeline_settings.dead_letter_key_file.exists()
+    assert said[-1].startswith("now destroy the person-key secret")
