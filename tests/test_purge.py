@@ -81,3 +81,31 @@ def test_after_a_purge_no_record_in_kafka_clickhouse_or_the_worker_links_to_a_pe
         store.close()
     assert not pipeline_settings.worker_dir.exists() and not pipeline_settings.dead_letter_key_file.exists()
     assert said[-1].startswith("now destroy the person-key secret")
+
+
+def test_topics_get_their_data_class_s_retention_and_a_changed_policy_reaches_existing_topics(
+        pipeline_settings: Settings) -> None:
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    from streams.settings import RetentionSettings
+    from streams.topics import ensure_topics
+
+    def retention_ms() -> dict[str, str]:
+        admin = admin_client(pipeline_settings.kafka)
+        try:
+            names = [pipeline_settings.kafka.topic(lg) for lg in ("events", "alerts", "dead-letters", "residents")]
+            described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, n) for n in names],
+                                               config_filter="all")
+        finally:
+            admin.close()
+        return {name.rsplit(".", 1)[-1]: str(configs["retention.ms"]["value"])
+                for name, configs in described["topic"].items()}
+
+    ensure_topics(pipeline_settings.kafka, retention=RetentionSettings())
+    first = retention_ms()
+    assert (first["events"], first["alerts"], first["dead-letters"]) == (
+        str(28 * 86_400_000), str(180 * 86_400_000), str(28 * 86_400_000))
+    ensure_topics(pipeline_settings.kafka, retention=RetentionSettings(events_days=14, alerts_days=0))
+    second = retention_ms()
+    assert (second["events"], second["alerts"]) == (str(14 * 86_400_000), "-1")
+    assert second["residents"] == first["residents"]  # compacted registers: not a time limit
