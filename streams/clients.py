@@ -33,12 +33,8 @@ def kafka_python(kafka: KafkaSettings) -> dict[str, Any]:
 
 
 def aiokafka(kafka: KafkaSettings) -> dict[str, Any]:
-    """Keyword arguments for aiokafka's clients."""
-    if kafka.security_protocol == "PLAINTEXT":
-        return {"bootstrap_servers": kafka.bootstrap}
-    return {"bootstrap_servers": kafka.bootstrap, "security_protocol": "SASL_SSL", "sasl_mechanism": MECHANISM,
-            "sasl_plain_username": kafka.sasl_username, "sasl_plain_password": kafka.password(),
-            "ssl_context": ssl_context(kafka)}
+    """Keyword arguments for aiokafka's clients: the same names as kafka-python's, by aiokafka's design."""
+    return kafka_python(kafka)
 
 
 def faust_credentials(kafka: KafkaSettings) -> Any:

@@ -39,7 +39,7 @@ from streams.console.board import CHINA, AlertBoard, FilterError, Filters, row
 from streams.console.census import Census
 from streams.console.operators import Operator, OperatorBook
 from streams.console.places import Places
-from streams.console.queries import Queries
+from streams.console.queries import DayReport, Queries
 from streams.console.session import COOKIE, Session, SessionSigner
 from streams.idcard import problems
 from streams.privacy import PersonKeys
@@ -453,12 +453,18 @@ def _day(request: web.Request) -> date:
         raise web.HTTPBadRequest(text="day: YYYY-MM-DD") from None
 
 
-@authed
-async def report(request: web.Request, session: Session, operator: Operator) -> web.StreamResponse:
+async def _day_report(request: web.Request, operator: Operator, what: str) -> tuple[Console, date, DayReport]:
+    """The day the page asks for, its report from the store, and the audit line saying who read it."""
     c = _console(request)
     day = _day(request)
     r = await asyncio.to_thread(_need_store(c).report, day)
-    c.audit.record(operator.name, "report", target=day.isoformat())
+    c.audit.record(operator.name, what, target=day.isoformat())
+    return c, day, r
+
+
+@authed
+async def report(request: web.Request, session: Session, operator: Operator) -> web.StreamResponse:
+    c, day, r = await _day_report(request, operator, "report")
     labels = {"events": "事件 events", "large_grids_active": "有记录的大网格 large grids with events",
               "small_grids_active": "有记录的小网格 small grids with events",
               "checkpoints_active": "有记录的卡点 checkpoints with events", "persons_seen": "出现人数 persons seen",
@@ -502,10 +508,7 @@ async def report(request: web.Request, session: Session, operator: Operator) -> 
 
 @authed
 async def report_csv(request: web.Request, session: Session, operator: Operator) -> web.StreamResponse:
-    c = _console(request)
-    day = _day(request)
-    r = await asyncio.to_thread(_need_store(c).report, day)
-    c.audit.record(operator.name, "report_csv", target=day.isoformat())
+    c, day, r = await _day_report(request, operator, "report_csv")
     out = io.StringIO()
     w = csv.writer(out)
     w.writerow(["section", "key", "value"])
