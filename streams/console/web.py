@@ -35,7 +35,7 @@ from aiohttp import web
 from schemas import Alert, AlertAction
 from streams.console import pages
 from streams.console.audit import AuditTrail
-from streams.console.board import CHINA, AlertBoard, FilterError, Filters, row
+from streams.console.board import CHINA, AlertBoard, FilterError, Filters, GridState, row
 from streams.console.census import Census
 from streams.console.operators import Operator, OperatorBook
 from streams.console.places import Places
@@ -216,7 +216,6 @@ async def index(request: web.Request, session: Session, operator: Operator) -> w
     filters = _filters(request)
     rules = [(k, f"{v.name_zh} {v.name_en}") for k, v in sorted(c.rules.items())]
     states = {g["large_grid"]: g for g in c._grids(operator)}
-    from streams.console.board import GridState
     svg = pages.grid_map({k: [g for g in v if operator.sees(g)] for k, v in c.places.large_grids().items()
                           if any(operator.sees(g) for g in v)},
                          {k: GridState(**v) for k, v in states.items()})
