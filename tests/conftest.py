@@ -90,9 +90,12 @@ GRID_OPERATOR = "gs-lg01"
 GRID_OPERATOR_GRID = "LG12"  # co-wf-01, 文峰小区 (tests.factories.COMPOUNDS)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
-    """One headless Chromium for the session (Debian's package: Playwright's own download is not used)."""
+    """One headless Chromium per module (Debian's package: Playwright's own download is not used).
+
+    Module scope, not session: Playwright's sync API keeps an event loop running in the main thread while it is
+    open, and every later test that calls ``asyncio.run`` would fail on it."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (make test does), the console's browser "
                     f"tests need it", pytrace=False)
