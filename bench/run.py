@@ -33,12 +33,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer
 
 from bench.engine import run_engine_bench
 from bench.latency import CURVE_EPS, AlertListener, LatencyRun
 from schemas import EventBatch
-from streams.clients import kafka_python
+from streams.clients import kafka_python, records_to_end
 from streams.process import WorkerProcess, free_port, settings_env
 from streams.scrape import Samples, metric, scrape, total
 from streams.settings import REPO_ROOT, Settings
@@ -271,17 +271,11 @@ def _count_output_ids(settings: Settings, expected: int) -> dict[str, int]:
     topic = settings.kafka.topic("enriched-events")
     consumer = KafkaConsumer(**kafka_python(settings.kafka), enable_auto_commit=False,
                              fetch_max_bytes=64 * 1024 * 1024, max_partition_fetch_bytes=16 * 1024 * 1024)
-    parts = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-    consumer.assign(parts)
-    consumer.seek_to_beginning(*parts)
-    ends = consumer.end_offsets(parts)
     counts: dict[str, int] = {}
     try:
-        while any(consumer.position(tp) < ends[tp] for tp in parts):
-            for records in consumer.poll(timeout_ms=1000, max_records=5000).values():
-                for rec in records:
-                    for e in json.loads(rec.value)["events"]:
-                        counts[e["event_id"]] = counts.get(e["event_id"], 0) + 1
+        for rec in records_to_end(consumer, topic, max_records=5000):
+            for e in json.loads(rec.value)["events"]:
+                counts[e["event_id"]] = counts.get(e["event_id"], 0) + 1
     finally:
         consumer.close()
     distinct = len(counts)

@@ -9,7 +9,10 @@ them and none reads a password on its own.
 from __future__ import annotations
 
 import ssl
+from collections.abc import Iterator
 from typing import Any
+
+from kafka import TopicPartition
 
 from streams.settings import KafkaSettings
 
@@ -35,6 +38,20 @@ def kafka_python(kafka: KafkaSettings) -> dict[str, Any]:
 def aiokafka(kafka: KafkaSettings) -> dict[str, Any]:
     """Keyword arguments for aiokafka's clients: the same names as kafka-python's, by aiokafka's design."""
     return kafka_python(kafka)
+
+
+def records_to_end(consumer: Any, topic: str, *, max_records: int | None = None) -> Iterator[Any]:
+    """Every record of ``topic`` from its start to the end offsets it has now (a kafka-python consumer of no
+    group, assigned here): how a command or a check reads a topic whole."""
+    parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+    if not parts:
+        return
+    consumer.assign(parts)
+    consumer.seek_to_beginning(*parts)
+    ends = consumer.end_offsets(parts)
+    while any(consumer.position(tp) < end for tp, end in ends.items()):
+        for records in consumer.poll(timeout_ms=1000, max_records=max_records).values():
+            yield from records
 
 
 def faust_credentials(kafka: KafkaSettings) -> Any:

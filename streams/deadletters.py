@@ -16,35 +16,26 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, KafkaProducer
 from pydantic import ValidationError
 
 from schemas import DeadLetter
-from streams.clients import kafka_python
+from streams.clients import kafka_python, records_to_end
 from streams.sealing import Sealer, where
 from streams.settings import Settings
 
 
 def letters(settings: Settings, *, reason: str | None = None) -> Iterator[tuple[int, int, DeadLetter]]:
     """Every dead letter on the topic now, oldest first per partition, as (partition, offset, letter)."""
-    topic = settings.kafka.topic("dead-letters")
     consumer = KafkaConsumer(**kafka_python(settings.kafka), enable_auto_commit=False)
     try:
-        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        if not parts:
-            return
-        consumer.assign(parts)
-        consumer.seek_to_beginning(*parts)
-        ends = consumer.end_offsets(parts)
-        while any(consumer.position(tp) < end for tp, end in ends.items()):
-            for records in consumer.poll(timeout_ms=1000).values():
-                for r in records:
-                    try:
-                        letter = DeadLetter.model_validate_json(r.value or b"")
-                    except ValidationError:
-                        continue  # a version-1 letter, or not ours
-                    if reason is None or letter.reason == reason:
-                        yield r.partition, r.offset, letter
+        for r in records_to_end(consumer, settings.kafka.topic("dead-letters")):
+            try:
+                letter = DeadLetter.model_validate_json(r.value or b"")
+            except ValidationError:
+                continue  # a version-1 letter, or not ours
+            if reason is None or letter.reason == reason:
+                yield r.partition, r.offset, letter
     finally:
         consumer.close()
 

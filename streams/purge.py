@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from sinks import ClickHouseSink
-from streams.clients import kafka_python
+from streams.clients import kafka_python, records_to_end
 from streams.settings import TOPICS, Settings
 from streams.topics import admin_client, ensure_topics
 
@@ -81,7 +81,7 @@ def purge(settings: Settings, say: Callable[[str], None] = print) -> PurgeReport
                 parts = [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or ())]
                 ends = consumer.end_offsets(parts)
                 if compacted:
-                    keys = _keys(consumer, parts, ends)
+                    keys = _keys(consumer, name)
                     for key in keys:
                         producer.send(name, key=key, value=None)
                     producer.flush()
@@ -129,14 +129,7 @@ def purge(settings: Settings, say: Callable[[str], None] = print) -> PurgeReport
     return report
 
 
-def _keys(consumer: KafkaConsumer, parts: list[TopicPartition], ends: dict[TopicPartition, int]) -> set[bytes]:
+def _keys(consumer: KafkaConsumer, topic: str) -> set[bytes]:
     """Every key with a live value in a compacted topic (a key whose last record is a tombstone is left out)."""
-    live: dict[bytes, bool] = {}
-    consumer.assign(parts)
-    consumer.seek_to_beginning(*parts)
-    while any(consumer.position(tp) < end for tp, end in ends.items()):
-        for records in consumer.poll(timeout_ms=1000).values():
-            for r in records:
-                if r.key is not None:
-                    live[r.key] = r.value is not None
+    live = {r.key: r.value is not None for r in records_to_end(consumer, topic) if r.key is not None}
     return {k for k, alive in live.items() if alive}

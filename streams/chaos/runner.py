@@ -41,6 +41,7 @@ from streams.chaos.checker import PROMISES, FinalAlert, Outcome, check
 from streams.chaos.contention import cpu_hogs
 from streams.chaos.disk import SmallDisk
 from streams.chaos.malformed import Upload, clean, with_malformed
+from streams.clients import records_to_end
 from streams.process import WorkerProcess, free_port, settings_env
 from streams.scrape import metric, scrape
 from streams.settings import REPO_ROOT, Settings
@@ -449,20 +450,14 @@ def _settings(broker: Broker, cfg: ChaosConfig, tag: str) -> Settings:
     )
 
 
-def _count_topic(bootstrap: str, topic: str, partitions: int) -> dict[str, int]:
+def _count_topic(bootstrap: str, topic: str) -> dict[str, int]:
     """Dead letters on ``topic`` by reason."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    parts = [TopicPartition(topic, p) for p in range(partitions)]
-    consumer.assign(parts)
-    consumer.seek_to_beginning(*parts)
-    ends = consumer.end_offsets(parts)
     reasons: dict[str, int] = {}
     try:
-        while any(consumer.position(tp) < ends[tp] for tp in parts):
-            for records in consumer.poll(timeout_ms=1000).values():
-                for rec in records:
-                    reason = json.loads(rec.value)["reason"]
-                    reasons[reason] = reasons.get(reason, 0) + 1
+        for rec in records_to_end(consumer, topic):
+            reason = json.loads(rec.value)["reason"]
+            reasons[reason] = reasons.get(reason, 0) + 1
     finally:
         consumer.close()
     return reasons
@@ -486,7 +481,7 @@ def read_outcome(settings: Settings, stores: list[Settings] | None = None) -> Ou
         for alert_id, (fp, status, count, rule_id, revision) in doc["alerts"].items():
             if alert_id not in best or revision > best[alert_id][0]:
                 best[alert_id] = (revision, (fp, status, count, rule_id))
-    reasons = _count_topic(settings.kafka.bootstrap, settings.kafka.topic("dead-letters"), settings.kafka.partitions)
+    reasons = _count_topic(settings.kafka.bootstrap, settings.kafka.topic("dead-letters"))
     return Outcome(stored=stored, alerts={k: v for k, (_, v) in best.items()},
                    dead_letters=sum(reasons.values()), dead_letter_reasons=reasons,
                    replayed_across_stores=sum(n - 1 for n in across.values()))

@@ -11,10 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from pydantic import ValidationError
-
 from schemas import QuarantineOrder, Resident
 from streams.console.board import CHINA
+from streams.console.places import fold_record
 
 
 @dataclass(frozen=True)
@@ -32,28 +31,13 @@ class Census:
         self._orders: dict[bytes, tuple[datetime, datetime]] = {}
 
     def take_resident(self, key: bytes | None, value: bytes | None) -> None:
-        if key is None:
-            return
-        if value is None:
-            self._residents.pop(key, None)
-            return
-        try:
-            r = Resident.model_validate_json(value)
-        except ValidationError:
-            return  # dead-lettered by the worker's register replicator
-        self._residents[key] = (r.verified, r.residency == "renter", r.large_grid)
+        if key is not None:  # keyed by person key: a record without one cannot be replaced or removed
+            fold_record(self._residents, Resident, key, value,
+                        lambda r: (key, (r.verified, r.residency == "renter", r.large_grid)), bytes)
 
     def take_order(self, key: bytes | None, value: bytes | None) -> None:
-        if key is None:
-            return
-        if value is None:
-            self._orders.pop(key, None)
-            return
-        try:
-            o = QuarantineOrder.model_validate_json(value)
-        except ValidationError:
-            return
-        self._orders[key] = (o.starts_at, o.ends_at)
+        if key is not None:
+            fold_record(self._orders, QuarantineOrder, key, value, lambda o: (key, (o.starts_at, o.ends_at)), bytes)
 
     def figures(self, day: date, large_grid: str = "") -> RegisterFigures:
         """As registered now; orders counted if in force at any time of ``day`` (Beijing time)."""

@@ -8,9 +8,32 @@ before any alert.
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+from collections.abc import Callable
+from typing import TypeVar
+
+from pydantic import BaseModel, ValidationError
 
 from schemas import Checkpoint, Compound
+
+K = TypeVar("K")
+V = TypeVar("V")
+M = TypeVar("M", bound=BaseModel)
+
+
+def fold_record(into: dict[K, V], model: type[M], key: bytes | None, value: bytes | None,
+                entry: Callable[[M], tuple[K, V]], tombstone: Callable[[bytes], K]) -> None:
+    """One record of a compacted register topic into ``into``: a tombstone removes its key, a value that is not
+    a ``model`` is skipped (the worker's register replicator dead-letters it; the console only reads)."""
+    if value is None:
+        if key is not None:
+            into.pop(tombstone(key), None)
+        return
+    try:
+        record = model.model_validate_json(value)
+    except ValidationError:
+        return
+    k, v = entry(record)
+    into[k] = v
 
 
 class Places:
@@ -19,24 +42,10 @@ class Places:
         self.checkpoints: dict[str, Checkpoint] = {}
 
     def take_compound(self, key: bytes | None, value: bytes | None) -> None:
-        self._take(self.compounds, Compound, key, value)
+        fold_record(self.compounds, Compound, key, value, lambda c: (c.compound_id, c), _text)
 
     def take_checkpoint(self, key: bytes | None, value: bytes | None) -> None:
-        self._take(self.checkpoints, Checkpoint, key, value)
-
-    @staticmethod
-    def _take(into: dict, model: type[Compound] | type[Checkpoint], key: bytes | None,  # type: ignore[type-arg]
-              value: bytes | None) -> None:
-        if value is None:
-            if key is not None:
-                into.pop(key.decode(errors="replace"), None)
-            return
-        try:
-            record = model.model_validate_json(value)
-        except ValidationError:
-            return  # the worker's register replicator dead-letters it; the console only names places
-        ident = record.compound_id if isinstance(record, Compound) else record.checkpoint_id
-        into[ident] = record
+        fold_record(self.checkpoints, Checkpoint, key, value, lambda c: (c.checkpoint_id, c), _text)
 
     def compound_name(self, compound_id: str) -> str:
         c = self.compounds.get(compound_id)
@@ -61,3 +70,7 @@ class Places:
     def small_grids(self) -> list[str]:
         places: list[Compound | Checkpoint] = [*self.compounds.values(), *self.checkpoints.values()]
         return sorted({p.small_grid for p in places})
+
+
+def _text(key: bytes) -> str:
+    return key.decode(errors="replace")

@@ -89,12 +89,14 @@ class Console:
         latest = self.board.apply(alert)
         if latest is None:
             return
-        now = datetime.now(UTC)
+        shown = row(latest, self._names(), datetime.now(UTC), self.places.names)
+        grids: dict[str, list[dict[str, Any]]] = {}  # per operator: pages of one operator share the counts
         for c in list(self.clients):
             if not c.operator.sees(latest.place.large_grid):
                 continue
-            message = {"row": row(latest, self._names(), now, self.places.names),
-                       "matches": c.filters.matches(latest), "grids": self._grids(c.operator)}
+            if c.operator.name not in grids:
+                grids[c.operator.name] = self._grids(c.operator)
+            message = {"row": shown, "matches": c.filters.matches(latest), "grids": grids[c.operator.name]}
             try:
                 c.queue.put_nowait(("revision", message))
             except asyncio.QueueFull:  # a page that stopped reading: drop it, its reconnect gets a snapshot
