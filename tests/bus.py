@@ -21,10 +21,11 @@ from schemas import (
     RiskArea,
     Visitor,
 )
-from streams.clients import kafka_python
+from streams.clients import kafka_python, records_to_end
 from streams.master import person_record_key, visitor_key
 from streams.privacy import PersonKeys
 from streams.settings import Settings
+from streams.topics import admin_client
 
 
 class Bus:
@@ -123,3 +124,22 @@ class Bus:
 
     def close(self) -> None:
         self.producer.close()
+
+
+Records = list[tuple[bytes | None, bytes | None]]
+
+
+def every_record(settings: Settings, *, also: tuple[str, ...] = ()) -> dict[str, Records]:
+    """Every record (key, value) a reader from the start of each topic of this run would get now: the
+    project's topics, the worker's changelogs and internal topics, and the topics named in ``also``."""
+    admin = admin_client(settings.kafka)
+    try:
+        names = [n for n in admin.list_topics()
+                 if n.startswith((settings.kafka.topic_prefix, settings.app_id)) or n in also]
+    finally:
+        admin.close()
+    consumer = KafkaConsumer(**kafka_python(settings.kafka), enable_auto_commit=False)
+    try:
+        return {name: [(r.key, r.value) for r in records_to_end(consumer, name)] for name in names}
+    finally:
+        consumer.close()

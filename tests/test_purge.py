@@ -5,44 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from kafka import KafkaConsumer, TopicPartition
 
 from sinks import ClickHouseSink
-from streams.clients import kafka_python
 from streams.process import WorkerProcess
 from streams.purge import PERSONAL_TABLES, purge
 from streams.scrape import wait_for_metric
 from streams.settings import Settings
 from streams.topics import admin_client
-from tests.bus import Bus
+from tests.bus import Bus, every_record
 from tests.test_pipeline import DINGYANG_BATCH, EXPECTED, start_with_master
 
 pytestmark = pytest.mark.integration
-
-
-def readable(settings: Settings) -> dict[str, list[tuple[bytes | None, bytes | None]]]:
-    """Every record a reader from the start of each of our topics would get now."""
-    admin = admin_client(settings.kafka)
-    try:
-        names = [n for n in admin.list_topics() if n.startswith((settings.kafka.topic_prefix, settings.app_id))]
-    finally:
-        admin.close()
-    consumer = KafkaConsumer(**kafka_python(settings.kafka), enable_auto_commit=False)
-    out: dict[str, list[tuple[bytes | None, bytes | None]]] = {}
-    try:
-        for name in names:
-            parts = [TopicPartition(name, p) for p in sorted(consumer.partitions_for_topic(name) or ())]
-            consumer.assign(parts)
-            consumer.seek_to_beginning(*parts)
-            ends = consumer.end_offsets(parts)
-            got: list[tuple[bytes | None, bytes | None]] = []
-            while any(consumer.position(tp) < end for tp, end in ends.items()):
-                for records in consumer.poll(timeout_ms=1000).values():
-                    got += [(r.key, r.value) for r in records]
-            out[name] = got
-    finally:
-        consumer.close()
-    return out
 
 
 def test_after_a_purge_no_record_in_kafka_clickhouse_or_the_worker_links_to_a_person(
@@ -61,7 +34,7 @@ def test_after_a_purge_no_record_in_kafka_clickhouse_or_the_worker_links_to_a_pe
                     reason="invalid_json", topic=pipeline_settings.kafka.topic("events"))
     bus.close()
     worker.stop()
-    before = readable(pipeline_settings)
+    before = every_record(pipeline_settings)
     assert sum(1 for recs in before.values() for _, v in recs if v is not None) > 20
     assert before[pipeline_settings.kafka.topic("alerts")] and before[pipeline_settings.kafka.topic("residents")]
 
@@ -70,7 +43,7 @@ def test_after_a_purge_no_record_in_kafka_clickhouse_or_the_worker_links_to_a_pe
 
     assert report.tables["enriched_events"] == len(DINGYANG_BATCH.events) and report.tables["alerts"] > 0
     assert report.tombstoned[pipeline_settings.kafka.topic("residents")] > 0
-    after = readable(pipeline_settings)
+    after = every_record(pipeline_settings)
     values = {name: [v for _, v in recs if v is not None] for name, recs in after.items()}
     assert values == {name: [] for name in after}  # only tombstones left to read, anywhere
     store = ClickHouseSink(dsn=pipeline_settings.clickhouse_dsn, database=pipeline_settings.clickhouse.database)
