@@ -43,7 +43,7 @@ from streams.process import WorkerProcess, free_port, settings_env
 from streams.scrape import Samples, metric, scrape, total
 from streams.settings import REPO_ROOT, Settings
 from streams.simulate import Street, build_street, generate_day, publish_master_data
-from streams.simulate.run import person_keys, producer_for
+from streams.simulate.run import producer_for
 from streams.topics import create_topic, ensure_topics
 
 log = logging.getLogger("gridwatch.bench")
@@ -133,7 +133,7 @@ def _publish_all(settings: Settings, street: Street, cfg: BenchConfig) -> dict[s
     try:
         t0 = time.monotonic()
         master = publish_master_data(street, producer=producer, topic=settings.kafka.topic,
-                                     person_keys=person_keys(settings))
+                                     person_keys=settings.privacy.person_keys())
         t1 = time.monotonic()
         _say(f"registers published: {sum(master.values()):,} records in {t1 - t0:.1f} s")
         return {"master": master, "master_publish_s": t1 - t0}

@@ -28,7 +28,6 @@ from streams.clients import faust_credentials
 from streams.consumer import App
 from streams.engine import Engine
 from streams.enrich import Enricher
-from streams.privacy import PersonKeys
 from streams.registers import RegisterReplicator, RegisterStore, StoreMaster
 from streams.sealing import Sealer
 from streams.settings import INTERNAL_TOPICS, TOPICS, Settings
@@ -115,7 +114,7 @@ def create_app(settings: Settings, resources: WorkerResources, catalogue: Catalo
                               value_type=bytes, help="Stateful rules' memory, keyed <rule id>|<state key>.")
     alert_state = pinned_table(app, "alert-book", default=None, partitions=kafka.partitions, key_type=bytes,
                                value_type=bytes, help="Latest revision of the newest alert per fingerprint.")
-    keys = PersonKeys(secret=settings.privacy.person_key_secret.get_secret_value().encode())
+    keys = settings.privacy.person_keys()
     dead_letters = DeadLetters(topics["dead-letters"], Sealer.from_file(settings.dead_letter_key_file))
     replicator = RegisterReplicator(settings=settings, store=resources.store, keys=keys, reject=dead_letters)
     master = StoreMaster(resources.store)

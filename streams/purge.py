@@ -16,10 +16,11 @@ In order, each step said as it is done:
    be opened again).
 
 The worker must be stopped first (the embedded store is its process's, and a
-running worker would write again). The person-key secret lives where the
-operator keeps it (``GRIDWATCH_PRIVACY__PERSON_KEY_SECRET``): the purge says
-to destroy it there; with it gone, no remaining key can be recomputed from an
-ID number.
+running worker would write again). The person-key secret, when it is kept in
+a file (``GRIDWATCH_PRIVACY__PERSON_KEY_SECRET_FILE``), is overwritten and
+removed the same way; a secret given as a setting lives where the operator
+keeps it, and the purge says to destroy it there. With it gone, no remaining
+key can be recomputed from an ID number.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
@@ -115,18 +117,25 @@ def purge(settings: Settings, say: Callable[[str], None] = print) -> PurgeReport
         shutil.rmtree(settings.worker_dir)
         report.removed.append(str(settings.worker_dir))
         say(f"worker state {settings.worker_dir}: removed")
-    key_file = settings.dead_letter_key_file
-    if key_file.exists():
-        size = key_file.stat().st_size
-        with key_file.open("r+b") as out:
-            out.write(os.urandom(size))
-            out.flush()
-            os.fsync(out.fileno())
-        key_file.unlink()
-        report.removed.append(str(key_file))
-        say(f"dead-letter key {key_file}: overwritten and removed")
-    say("now destroy the person-key secret (GRIDWATCH_PRIVACY__PERSON_KEY_SECRET) wherever it is kept")
+    for what, key_file in (("dead-letter key", settings.dead_letter_key_file),
+                           ("person-key secret", settings.privacy.person_key_secret_file)):
+        if key_file is not None and key_file.exists():
+            _destroy(key_file)
+            report.removed.append(str(key_file))
+            say(f"{what} {key_file}: overwritten and removed")
+    if settings.privacy.person_key_secret_file is None:
+        say("now destroy the person-key secret (GRIDWATCH_PRIVACY__PERSON_KEY_SECRET) wherever it is kept")
     return report
+
+
+def _destroy(path: Path) -> None:
+    """Overwrite a key file with random bytes, flush it to the disk, then remove it."""
+    size = path.stat().st_size
+    with path.open("r+b") as out:
+        out.write(os.urandom(size))
+        out.flush()
+        os.fsync(out.fileno())
+    path.unlink()
 
 
 def _keys(consumer: KafkaConsumer, topic: str) -> set[bytes]:

@@ -15,6 +15,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streams.privacy import PersonKeys
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # logical topic name -> compacted?
@@ -207,15 +209,37 @@ class ConsoleSettings(BaseModel):
     session_hours: float = Field(default=12.0, gt=0, le=24 * 7, description="A login lasts this long (a shift).")
 
 
+DEV_PERSON_KEY_SECRET = "gridwatch-dev-only"  # noqa: S105 (the documented dev-only default)
+
+
 class PrivacySettings(BaseModel):
     person_key_secret: SecretStr = Field(
-        default=SecretStr("gridwatch-dev-only"),
+        default=SecretStr(DEV_PERSON_KEY_SECRET),
         description="HMAC key for pseudonymous person keys; set a real secret in production.",
     )
+    person_key_secret_file: Path | None = Field(
+        default=None,
+        description="Or read that secret from this file (then leave person_key_secret unset): `gridwatch purge` "
+                    "destroys it with the data.")
     dead_letter_key_file: Path | None = Field(
         default=None,
         description="AES-256 key (hex) sealing dead letters' originals, kept outside Kafka and ClickHouse; None: "
                     "data_dir/keys/dead-letters.key, made on first start. Every worker needs the same file.")
+
+    @model_validator(mode="after")
+    def _one_source_of_the_person_key_secret(self) -> PrivacySettings:
+        if (self.person_key_secret_file is not None
+                and self.person_key_secret.get_secret_value() != DEV_PERSON_KEY_SECRET):
+            raise ValueError("set person_key_secret or person_key_secret_file, not both")
+        return self
+
+    def person_keys(self) -> PersonKeys:
+        """The person keys every process of a deployment must derive alike (worker, publishers, console)."""
+        if self.person_key_secret_file is not None:
+            secret = self.person_key_secret_file.read_bytes().strip()
+        else:
+            secret = self.person_key_secret.get_secret_value().encode()
+        return PersonKeys(secret=secret)
 
 
 class Settings(BaseSettings):

@@ -23,7 +23,6 @@ from schemas import (
 )
 from streams.clients import kafka_python, records_to_end
 from streams.master import person_record_key, visitor_key
-from streams.privacy import PersonKeys
 from streams.settings import Settings
 from streams.topics import admin_client
 
@@ -31,7 +30,7 @@ from streams.topics import admin_client
 class Bus:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.keys = PersonKeys(secret=settings.privacy.person_key_secret.get_secret_value().encode())
+        self.keys = settings.privacy.person_keys()
         self.producer = KafkaProducer(**kafka_python(settings.kafka), linger_ms=0)
 
     def topic(self, logical: str) -> str:

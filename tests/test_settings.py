@@ -6,10 +6,12 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr, ValidationError
 
+from streams.privacy import PersonKeys
 from streams.process import settings_env
 from streams.settings import Settings
 
@@ -23,6 +25,16 @@ def test_a_child_built_from_settings_env_has_every_setting_of_its_parent(monkeyp
     child = Settings()
     assert child == parent
     assert child.privacy.person_key_secret.get_secret_value() == "s3cret"
+
+
+def test_the_person_key_secret_comes_from_its_file_and_a_second_source_is_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "person-key.secret"
+    secret.write_bytes(b"from-the-file\n")
+    from_file = Settings(privacy={"person_key_secret_file": secret}).privacy.person_keys()
+    assert from_file.key("330822198001010011") == PersonKeys(secret=b"from-the-file").key("330822198001010011")
+    assert from_file.key("330822198001010011") != Settings().privacy.person_keys().key("330822198001010011")
+    with pytest.raises(ValidationError, match="not both"):
+        Settings(privacy={"person_key_secret_file": secret, "person_key_secret": SecretStr("another")})
 
 
 def test_an_unknown_setting_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

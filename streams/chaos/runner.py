@@ -46,7 +46,6 @@ from streams.process import WorkerProcess, free_port, settings_env
 from streams.scrape import metric, scrape
 from streams.settings import REPO_ROOT, Settings
 from streams.simulate import build_street, generate_day, publish_master_data
-from streams.simulate.run import person_keys
 from streams.topics import ensure_topics
 
 log = logging.getLogger("gridwatch.chaos")
@@ -576,7 +575,8 @@ def campaign(scenario_names: list[str], *, runs: int, cfg: ChaosConfig, say: Cal
 
     def master(settings: Settings) -> None:
         producer = KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all", linger_ms=5)
-        publish_master_data(street, producer=producer, topic=settings.kafka.topic, person_keys=person_keys(settings))
+        publish_master_data(street, producer=producer, topic=settings.kafka.topic,
+                            person_keys=settings.privacy.person_keys())
         producer.flush()
         producer.close()
 

@@ -32,7 +32,6 @@ from streams.console.places import Places
 from streams.console.queries import Queries
 from streams.console.session import SessionSigner
 from streams.console.web import Console, RuleText, build_app
-from streams.privacy import PersonKeys
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -163,7 +162,7 @@ class ConsoleServer:
             board=AlertBoard(), places=places, operators=operator_book(s),
             signer=SessionSigner(session_secret(s), max_age_s=s.console.session_hours * 3600),
             audit=AuditTrail(s.console.audit_file or console_dir(s) / "audit.jsonl"), rules=rules,
-            person_keys=PersonKeys(secret=s.privacy.person_key_secret.get_secret_value().encode()),
+            person_keys=s.privacy.person_keys(),
             publish=publish, queries=queries, census=census, heard_at=lambda: alerts.heard_at,
         )
         self._followers = [

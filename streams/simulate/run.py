@@ -14,7 +14,6 @@ from datetime import date, datetime
 from kafka import KafkaProducer
 
 from streams.clients import kafka_python
-from streams.privacy import PersonKeys
 from streams.settings import Settings
 from streams.simulate.day import generate_day
 from streams.simulate.incidents import Incident
@@ -53,10 +52,6 @@ def producer_for(settings: Settings) -> KafkaProducer:
     )
 
 
-def person_keys(settings: Settings) -> PersonKeys:
-    return PersonKeys(secret=settings.privacy.person_key_secret.get_secret_value().encode())
-
-
 def run_simulation(
     settings: Settings,
     *,
@@ -76,7 +71,7 @@ def run_simulation(
     producer = producer_for(settings)
     try:
         master = publish_master_data(
-            street, producer=producer, topic=settings.kafka.topic, person_keys=person_keys(settings)
+            street, producer=producer, topic=settings.kafka.topic, person_keys=settings.privacy.person_keys()
         )
         log.info("master data published: %s", master)
         if master_only:
