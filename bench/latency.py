@@ -127,13 +127,33 @@ def time_revisions(revisions: list[tuple[dict[str, Any], float]], sent: dict[str
                                              "coalesced_repeats": coalesced}}
 
 
-def _probe_event(street: Street, i: int, at: datetime) -> tuple[str, Passage]:
-    """A passage of a different resident at a gate of their own compound that raises one alert:
-    a fever (the stateful path) for even ``i``, a red health code (a per-event rule) for odd."""
-    n = len(street.residents)
-    k = (i * 7919) % n  # spread over the register
-    while not street.compound_checkpoints[street.resident_compound[k]]:  # a compound without a gate of its own
-        k = (k + 1) % n
+class ProbeSubjects:
+    """Who each probe is: a different resident every time, at a gate of their own compound.
+
+    Two probes of one person within ``alerts.repeat_interval_s`` make the second a repeat the worker holds
+    back by design (up to 30 s), which the probe would then time as a late alert. Stepping through the
+    eligible residents by a prime stride spreads the probes over the register and repeats no one until
+    every eligible resident has been a probe once.
+    """
+
+    def __init__(self, street: Street) -> None:
+        self.eligible = [k for k in range(len(street.residents))
+                         if street.compound_checkpoints[street.resident_compound[k]]]
+        if not self.eligible or len(self.eligible) % 7919 == 0:
+            raise ValueError(f"no stride through {len(self.eligible)} eligible probe subjects")
+        self.taken = 0
+
+    def take(self) -> tuple[int, int]:
+        """(the probe's ordinal in the run, the resident's index)."""
+        ordinal = self.taken
+        self.taken += 1
+        return ordinal, self.eligible[(ordinal * 7919) % len(self.eligible)]
+
+
+def _probe_event(street: Street, subjects: ProbeSubjects, at: datetime) -> tuple[str, Passage]:
+    """A passage of the next probe subject at a gate of their own compound that raises one alert:
+    a fever (the stateful path) for even ordinals, a red health code (a per-event rule) for odd."""
+    i, k = subjects.take()
     resident = street.residents[k]
     checkpoint = street.checkpoints[street.compound_checkpoints[street.resident_compound[k]][0]].checkpoint_id
     kind = "fever" if i % 2 == 0 else "health_code"
@@ -170,14 +190,14 @@ def _wait(condition: Callable[[], bool], timeout: float, every: float = 0.05) ->
     return condition()
 
 
-def _load(street: Street, *, seed: int, day: date, events: int, batch_events: int,
+def _load(street: Street, subjects: ProbeSubjects, *, seed: int, day: date, events: int, batch_events: int,
           batch_seconds: float) -> Iterator[EventBatch]:
     """The simulator's traffic with a probe every ``PROBE_EVERY`` uploads."""
     batches = generate_day(street, seed=seed, day=day, incidents=False, events=events,
                            batch_events=batch_events, batch_seconds=batch_seconds)
     for i, batch in enumerate(batches):
         if i % PROBE_EVERY == 0:
-            source, probe = _probe_event(street, seed * 1_000_000 + i, batch.events[-1].event_time)
+            source, probe = _probe_event(street, subjects, batch.events[-1].event_time)
             yield EventBatch(batch_id=f"{batch.batch_id}-probe", source=source, events=(probe,))
         yield batch
 
@@ -199,6 +219,9 @@ class LatencyRun:
     repeats_coalesced: bool = False
     """The worker holds plain repeats back (``alerts.repeat_interval_s`` > 0): they are counted, not timed."""
 
+    def __post_init__(self) -> None:
+        self.subjects = ProbeSubjects(self.street)
+
     def point(self, offered_eps: int, seconds: float, seed: int) -> dict[str, Any]:
         """Offer ``offered_eps`` for ``seconds``; wait until the worker consumed it all and every probe alerted."""
         n_target = max(1, int(offered_eps * seconds))
@@ -210,7 +233,7 @@ class LatencyRun:
         t0 = time.monotonic()
         wall0 = time.time()
         sent_events = 0
-        for batch in _load(self.street, seed=seed, day=self.next_day, events=n_target,
+        for batch in _load(self.street, self.subjects, seed=seed, day=self.next_day, events=n_target,
                            batch_events=self.batch_events, batch_seconds=self.batch_seconds):
             wait = t0 + sent_events / offered_eps - time.monotonic()
             if wait > 0:
@@ -267,7 +290,7 @@ class LatencyRun:
         at = datetime(self.next_day.year, self.next_day.month, self.next_day.day, 12, tzinfo=UTC)
         for i in range(n):
             start_count = self.listener.count()
-            source, event = _probe_event(self.street, 5_000_000 + i, at + timedelta(seconds=i))
+            source, event = _probe_event(self.street, self.subjects, at + timedelta(seconds=i))
             sender.send(EventBatch(batch_id=f"idle-probe-{i:05d}", source=source, events=(event,)))
             self.producer.flush()
 

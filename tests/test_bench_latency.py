@@ -1,0 +1,25 @@
+"""The latency benchmark's probes: each one a different person, so none is a repeat the worker holds back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bench.latency import ProbeSubjects, _probe_event
+from streams.simulate import build_street
+
+
+def test_probes_name_a_different_resident_at_a_gate_of_their_own_compound_until_every_one_has_been_probed() -> None:
+    street = build_street(seed=11, residents=3_000)
+    subjects = ProbeSubjects(street)
+    at = datetime(2020, 6, 1, 12, tzinfo=UTC)
+    probes = [_probe_event(street, subjects, at + timedelta(seconds=i)) for i in range(len(subjects.eligible))]
+    ids = [event.id_number for _, event in probes]
+    assert len(set(ids)) == len(ids) == len(subjects.eligible) > 1_000
+    assert len({event.event_id for _, event in probes}) == len(probes)
+    by_id = {r.id_number: k for k, r in enumerate(street.residents)}
+    for checkpoint, event in probes[:200]:
+        k = by_id[event.id_number]
+        own = {street.checkpoints[c].checkpoint_id for c in street.compound_checkpoints[street.resident_compound[k]]}
+        assert checkpoint == event.checkpoint_id and checkpoint in own
+    kinds = [(e.temperature_c is not None and e.temperature_c >= 37.3, e.health_code.value) for _, e in probes[:4]]
+    assert kinds == [(True, "green"), (False, "red"), (True, "green"), (False, "red")]
