@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import sys
 import threading
 import time
@@ -294,8 +295,22 @@ def _clickhouse_report(settings: Settings) -> None:
 
 
 def run_demo(settings: Settings, *, seed: int, speed: float, exit_when_done: bool) -> int:
-    with local_broker(settings):
+    with sigterm_as_interrupt(), local_broker(settings):
         return _run(fresh_day(settings), seed=seed, speed=speed, exit_when_done=exit_when_done)
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops the demo as Ctrl-C does, so the worker and the broker it started are stopped with it
+    (left to the default action, they outlived it)."""
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 DEMO_ACCOUNTS: tuple[tuple[str, str, str], ...] = (("command", "command", ""), ("grid-lg01", "grid", "lg01"))
@@ -390,7 +405,7 @@ def _run(settings: Settings, *, seed: int, speed: float, exit_when_done: bool) -
             while True:
                 time.sleep(3600)
     except KeyboardInterrupt:
-        print("\nCtrl-C: stopping ...")
+        print("\ninterrupted: stopping ...")
     finally:
         # each step on its own: a closed terminal or a second Ctrl-C must not skip the next
         printer.stop_event.set()

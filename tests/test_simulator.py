@@ -436,3 +436,17 @@ def test_demo_rule_table_names_first_place_and_marks_rules_that_did_not_fire() -
     assert "lg06/lg06-s1 330822001002-01 @ kp10" in rows[1] and rows[1].split()[1] == "1"
     assert "@ kp01" in rows[2]
     assert "DID NOT FIRE" in rows[3] and "DID NOT FIRE" not in "".join(rows[:3])
+
+
+def test_sigterm_interrupts_the_demo_as_ctrl_c_does_and_the_previous_handler_comes_back() -> None:
+    import os
+    import signal
+
+    from streams.demo import sigterm_as_interrupt
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt), sigterm_as_interrupt():
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(1000):  # the handler runs between bytecodes of the main thread
+            pass
+    assert signal.getsignal(signal.SIGTERM) is before
