@@ -481,6 +481,12 @@ class ClickHouseSink:
             f" FROM {db}.{_LEGACY_ALERTS} WHERE {not_copied}"
         )
 
+    def tables(self) -> list[str]:
+        """The names of the database's tables, sorted."""
+        rows = self.query_rows("SELECT name FROM system.tables WHERE database = {db:String} ORDER BY name",
+                               {"db": self._database})
+        return [str(name) for (name,) in rows]
+
     def _table_exists(self, client: Client, name: str) -> bool:
         rows = client.query(
             "SELECT count() FROM system.tables WHERE database = {db:String} AND name = {name:String}",

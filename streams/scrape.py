@@ -10,10 +10,15 @@ from prometheus_client.parser import text_string_to_metric_families
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
+def metrics_text(port: int, host: str = "127.0.0.1") -> str:
+    """The worker's /metrics page as it is served."""
+    with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=5) as resp:
+        return str(resp.read().decode())
+
+
 def scrape(port: int, host: str = "127.0.0.1") -> Samples:
     """Samples of the worker's /metrics as {(name, sorted labels): value}."""
-    with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=5) as resp:
-        text = resp.read().decode()
+    text = metrics_text(port, host)
     return {
         (s.name, tuple(sorted(s.labels.items()))): s.value
         for family in text_string_to_metric_families(text)

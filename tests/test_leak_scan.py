@@ -19,14 +19,13 @@ or phone).
 from __future__ import annotations
 
 import json
-import urllib.request
 from collections.abc import Callable, Iterable
 
 import pytest
 
 from sinks import ClickHouseSink
 from streams.process import WorkerProcess
-from streams.scrape import wait_for_metric
+from streams.scrape import metrics_text, wait_for_metric
 from streams.settings import Settings
 from tests.bus import Bus, every_record
 from tests.factories import DINGYANG_CP, OUTSIDER_ID, RESIDENTS
@@ -66,10 +65,8 @@ def every_table(settings: Settings) -> dict[str, list[bytes]]:
     store = ClickHouseSink(dsn=settings.clickhouse_dsn, database=settings.clickhouse.database)
     store.setup()
     try:
-        tables = [t for (t,) in store.query_rows("SELECT name FROM system.tables WHERE database = {db:String}",
-                                                 {"db": settings.clickhouse.database})]
         return {t: [repr(row).encode() for row in store.query_rows(f"SELECT * FROM `{store.database}`.`{t}`")]
-                for t in tables}
+                for t in store.tables()}
     finally:
         store.close()
 
@@ -95,8 +92,7 @@ def test_no_raw_id_number_name_or_phone_leaves_the_registers_and_the_uploads(
     wait_for_metric(port, "gridwatch_sink_rows_total", 4, table="alerts", timeout=120)
     wait_for_metric(port, "gridwatch_dead_letters_total", 1, timeout=60, reason="invalid_json", topic=events)
     wait_for_metric(port, "gridwatch_dead_letters_total", 1, timeout=60, reason="schema_violation", topic=events)
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
-        metrics = response.read()
+    metrics = metrics_text(port).encode()
     bus.close()
     worker.stop()
     wanted = needles()
