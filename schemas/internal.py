@@ -29,6 +29,9 @@ from schemas.outputs import EnrichedEvent
 class RuleInput(Contract):
     family: Literal["person", "dwelling", "checkpoint"]
     key: str
+    links: tuple[str, ...] = Field(
+        default=(), description="The person's keys under secrets a rotation retired and still linked: where their "
+                                "rule state of before the rotation is found.")
     event: EnrichedEvent
 
 
@@ -59,4 +62,8 @@ class FindingRecord(Contract):
     scope: str = ""
     event: EnrichedEvent
     detected_at: AwareDatetime
+    route: tuple[str, ...] = Field(
+        default=(), description="After a rotation of the person-key secret: the fingerprints still to try, the "
+                                "first on the partition this record is on, the last the finding's own. The first "
+                                "that holds an alert this finding continues takes it.")
     uploaded_at: float | None = Field(default=None, description="Kafka timestamp of the upload, for latency.")

@@ -153,10 +153,23 @@ class AlertBook:
         """The latest revision of the newest alert with this fingerprint, resolved or not."""
         return self._state.get(fingerprint)
 
-    def observe(self, finding: Finding, event: EnrichedEvent, *, detected_at: datetime) -> list[Alert]:
-        """The revisions ``finding`` causes to publish now, in order: none, one, or an expired and a new alert."""
-        key = fingerprint(finding.rule_id, subject_of(finding, event), event.place, finding.scope)
+    def observe(self, finding: Finding, event: EnrichedEvent, *, detected_at: datetime,
+                key: str | None = None) -> list[Alert]:
+        """The revisions ``finding`` causes to publish now, in order: none, one, or an expired and a new alert.
+        ``key``: the fingerprint to fold it under, if not its own (one ``continues`` said yes to)."""
+        if key is None:
+            key = fingerprint(finding.rule_id, subject_of(finding, event), event.place, finding.scope)
         return self._gate(key, self._observe(key, finding, event, detected_at), detected_at)
+
+    def continues(self, key: str, finding: Finding, event: EnrichedEvent) -> bool:
+        """Whether the alert under ``key``, the fingerprint of this condition under the person's key of before a
+        rotation of the person-key secret, takes ``finding``: it is not resolved, and the finding resolves it or
+        comes within the rule's window of its last event. Then the alert goes on, under its own fingerprint and
+        key, instead of a second alert being opened beside it on rotation day."""
+        current = self._state.get(key)
+        if current is None or current.status == "resolved":
+            return False
+        return finding.resolves or event.event_time - _last_event_time(current) <= self.window(finding.rule_id)
 
     def due(self, now: datetime) -> list[str]:
         """Fingerprints whose held repeats are due for ``release`` at ``now``."""

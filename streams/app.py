@@ -21,13 +21,14 @@ from streams.agents import events as events_agent
 from streams.agents import sink as sink_agents
 from streams.agents.context import DeadLetters, Pipeline
 from streams.agents.delivery import AlertPublisher, FindingDelivery, Ownership
-from streams.agents.tables import RecordView, TableState, partition_of, pinned_table, table_state
+from streams.agents.tables import RecordView, TableState, pinned_table, table_state
 from streams.alertbook import AlertBook, Published
 from streams.catalogue import Catalogue, load_catalogue
 from streams.clients import faust_credentials
 from streams.consumer import App
 from streams.engine import Engine
 from streams.enrich import Enricher
+from streams.judging import OnPartition
 from streams.registers import RegisterReplicator, RegisterStore, StoreMaster
 from streams.sealing import Sealer
 from streams.settings import INTERNAL_TOPICS, TOPICS, Settings
@@ -119,6 +120,7 @@ def create_app(settings: Settings, resources: WorkerResources, catalogue: Catalo
     replicator = RegisterReplicator(settings=settings, store=resources.store, keys=keys, reject=dead_letters)
     master = StoreMaster(resources.store)
     rule_view, alert_view = RecordView(rule_state), RecordView(alert_state)
+    judging = OnPartition()
     pipeline = Pipeline(
         settings=settings,
         app=app,
@@ -126,7 +128,7 @@ def create_app(settings: Settings, resources: WorkerResources, catalogue: Catalo
         registers=replicator,
         enricher=Enricher(master=master, keys=keys),
         engine=Engine(catalogue, states=lambda rule_id: table_state(rule_view, rule_id),
-                      index_of=lambda person_key: str(partition_of(person_key, kafka.partitions))),
+                      index_of=judging.index_of),
         rule_view=rule_view,
         master=master,
         dead_letter=dead_letters,
@@ -139,7 +141,7 @@ def create_app(settings: Settings, resources: WorkerResources, catalogue: Catalo
     publish = AlertPublisher(pipeline)
     deliver = FindingDelivery(pipeline, book, alert_view, publish, ownership,
                               book_changelog=alert_state.changelog_topic.get_topic_name())
-    partition_judge = judge.partition_judge(pipeline)
+    partition_judge = judge.partition_judge(pipeline, judging)
     app.task(replicator.run)
     stall_watch = watchdog.StallWatch(settings.stream.stall_after_s)
 
@@ -151,7 +153,7 @@ def create_app(settings: Settings, resources: WorkerResources, catalogue: Catalo
     events_agent.register(pipeline, feeder, partition_judge, deliver, ownership,
                           state_changelog=rule_state.changelog_topic.get_topic_name())
     judge.register(pipeline, partition_judge, deliver)
-    alerting.register(pipeline, book, alert_view, publish, ownership=ownership, table=alert_state,
+    alerting.register(pipeline, book, alert_view, publish, deliver, ownership=ownership, table=alert_state,
                       book_changelog=alert_state.changelog_topic.get_topic_name())
     register_check.register(pipeline)
     replicator.on_registered = register_check.on_registered(pipeline)

@@ -10,6 +10,7 @@
     gridwatch console    the command post's web console (live alerts, actions, tracing, the day's report)
     gridwatch operators  add or list the console's operator accounts
     gridwatch dead-letters  list what was refused and why; replay it (with the key) after a fix
+    gridwatch keys       the person-key secrets: make, rotate, list, destroy when their data has expired
     gridwatch purge      the end of the emergency: every personal record removed
     gridwatch report     the day's report for the street, from ClickHouse
     gridwatch schemas    write the JSON Schema of every topic's contract
@@ -186,6 +187,62 @@ def cmd_dead_letters(args: argparse.Namespace) -> int:
     print(f"{verb} {result.sent}; {result.truncated} truncated (fetch from their source offset); "
           f"{result.wrong_key} sealed with another key")
     return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime, timedelta
+
+    from streams import keyring
+
+    settings = _settings(args)
+    path = settings.privacy.person_keyring_file
+    if path is None:
+        print("gridwatch keys: set GRIDWATCH_PRIVACY__PERSON_KEYRING_FILE (the secrets' file) first", file=sys.stderr)
+        return 2
+    now = datetime.now(UTC)
+    days = settings.retention.person_key_days()
+    keep_for = timedelta(days=days) if days else None
+    link_for = timedelta(days=settings.privacy.person_key_link_days)
+    try:
+        if args.action == "init":
+            if path.exists():
+                print(f"gridwatch keys init: {path} exists (rotate it instead)", file=sys.stderr)
+                return 2
+            keyring.write_keyring(path, keyring.new_ring(now))
+            print(f"keyring {path}: secret k1 made, current")
+            return 0
+        ring = keyring.read_keyring(path)
+        if args.action == "rotate":
+            ring = keyring.rotate(ring, now)
+            keyring.write_keyring(path, ring)
+            old = ring[-2]
+            due = keyring.due_at(old, keep_for)
+            print(f"keyring {path}: {ring[-1].id} current for new data from each process's next start; {old.id} "
+                  f"retired, linked until {(now + link_for).isoformat(timespec='minutes')}, may be destroyed "
+                  f"from {due.isoformat(timespec='minutes') if due else 'never (data kept for good)'}")
+            return 0
+        if args.action == "destroy":
+            kept = keyring.destroy(ring, args.ids, now=now, keep_for=keep_for, force=args.force)
+            gone = sorted({s.id for s in ring} - {s.id for s in kept})
+            if gone:
+                keyring.write_keyring(path, kept)
+            print(f"keyring {path}: destroyed {', '.join(gone) if gone else 'nothing (none due)'}")
+            return 0
+        for secret in ring:
+            due = keyring.due_at(secret, keep_for)
+            if secret.retired is None:
+                state = "current"
+            elif now - secret.retired < link_for:
+                state = f"retired {secret.retired:%Y-%m-%d %H:%M}, linked until {secret.retired + link_for:%Y-%m-%d}"
+            else:
+                state = f"retired {secret.retired:%Y-%m-%d %H:%M}, held for tracing"
+            if due is not None:
+                state += f"; destroy from {due:%Y-%m-%d}" + (" (due now)" if due <= now else "")
+            print(f"{secret.id:6s} made {secret.created:%Y-%m-%d %H:%M}  {state}")
+        return 0
+    except keyring.KeyringError as exc:
+        print(f"gridwatch keys {args.action}: {exc}", file=sys.stderr)
+        return 2
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
@@ -486,6 +543,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--key-file", help="the dead-letter key (default: the settings' privacy.dead_letter_key_file)")
     p.add_argument("--dry-run", action="store_true", help="replay: count, send nothing")
     p.set_defaults(func=cmd_dead_letters)
+
+    p = sub.add_parser("keys", help="the person-key secrets: init, rotate, list, destroy (the due ones, or IDs)")
+    p.add_argument("action", choices=["init", "rotate", "list", "destroy"])
+    p.add_argument("ids", nargs="*", help="destroy: these secrets (default: every one whose data has expired)")
+    p.add_argument("--force", action="store_true", help="destroy: even a secret whose data is still kept")
+    p.set_defaults(func=cmd_keys)
 
     p = sub.add_parser("purge", help="end of the emergency: every personal record removed, registers tombstoned, "
                                      "worker state and the dead-letter key destroyed (workers stopped first)")

@@ -70,7 +70,7 @@ class Enricher:
         self._master = master
         self._keys = keys
         self._sites: dict[tuple[str, str], Site] = {}
-        self._people: dict[str, tuple[str, date, tuple[str, ...]]] = {}
+        self._people: dict[str, tuple[str, date, tuple[str, ...], int, tuple[str, ...]]] = {}
 
     def site(self, checkpoint_id: str | None, compound_id: str | None) -> Site:
         """Resolve where an event happened: the checkpoint if known, else the compound."""
@@ -204,14 +204,22 @@ class Enricher:
         if known is not None and known[1] == day:
             return known[0], known[2]
         if known is not None:
-            key = known[0]
+            key, route = known[0], known[3]
         else:
-            key = self._keys.key(id_number)
+            key, route = self._keys.key(id_number), self._keys.route(id_number)
             if len(self._people) >= _MAX_PEOPLE:
                 self._people.clear()
         judged = problems(id_number, at=day)
-        self._people[id_number] = (key, day, judged)
+        # the links to the keys of before a rotation are looked at again each day: they end ``link_for`` after it
+        self._people[id_number] = (key, day, judged, route, self._keys.links(id_number))
         return key, judged
+
+    def identity(self, event: Event) -> tuple[int, tuple[str, ...]] | None:
+        """Of an event ``enrich`` named a person in: where the person's rule state lives (``PersonKeys.route``,
+        the same under every secret) and their keys under the secrets a rotation retired and still linked.
+        Internal to the worker, never published; ``None`` for events about no person."""
+        known = self._people.get(getattr(event, "id_number", None) or "")
+        return (known[3], known[4]) if known is not None else None
 
     def _confinement(self, order: QuarantineOrder | None, resident: Resident | None) -> tuple[str, str]:
         """Dwelling and compound an order confines to: the order's dwelling, else the person's home.

@@ -19,10 +19,11 @@ _FIELDS = tuple(f.name for f in dataclasses.fields(Finding))
 
 
 def to_record(
-    finding: Finding, event: EnrichedEvent, *, detected_at: datetime, uploaded_at: float | None = None
+    finding: Finding, event: EnrichedEvent, *, detected_at: datetime, uploaded_at: float | None = None,
+    route: tuple[str, ...] = (),
 ) -> FindingRecord:
     fields = {name: getattr(finding, name) for name in _FIELDS}
-    return FindingRecord(**fields, event=event, detected_at=detected_at, uploaded_at=uploaded_at)
+    return FindingRecord(**fields, event=event, detected_at=detected_at, uploaded_at=uploaded_at, route=route)
 
 
 def from_record(record: FindingRecord) -> Finding:
@@ -30,4 +31,7 @@ def from_record(record: FindingRecord) -> Finding:
 
 
 def fingerprint_of(record: FindingRecord) -> str:
+    """The fingerprint the record is keyed by: the first of its route, else the finding's own."""
+    if record.route:
+        return record.route[0]
     return fingerprint(record.rule_id, subject_of(from_record(record), record.event), record.event.place, record.scope)

@@ -50,6 +50,17 @@ Silences = Callable[[int, datetime], list[Found]]
 """The silent-checkpoint findings of a partition's gates at a watermark, each with the event it is reported on."""
 
 
+class OnPartition:
+    """The partition the judge is on: the pending index anti-passback files a held sighting under (the judge
+    confirms each partition's own). A person's partition follows their route (``PersonKeys.route``), which their
+    key does not give, so the rule asks this instead of hashing the key."""
+
+    part: int = 0
+
+    def index_of(self, _person_key: str) -> str:
+        return str(self.part)
+
+
 @dataclass
 class Judged:
     """What judging one hand-over of a partition gave."""
@@ -78,8 +89,9 @@ class PartitionJudge:
     """
 
     def __init__(self, engine: Engine, silences: Silences, *, sources: int, idle_after: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, on: OnPartition | None = None) -> None:
         self._engine = engine
+        self._on = on or OnPartition()
         self._silences = silences
         self._merged: dict[int, MergedWatermark] = defaultdict(
             lambda: MergedWatermark(sources, idle_after=idle_after, clock=clock))
@@ -94,6 +106,7 @@ class PartitionJudge:
         """Judge ``items`` (in event-time order) on ``part``, then merge the sender's ``marks``."""
         out = Judged()
         engine = self._engine
+        self._on.part = part
         current = self._watermarks.get(part)
         oldest = current - engine.lateness if current is not None else None
         for i, (family, event) in enumerate(items):

@@ -32,13 +32,40 @@ def home_of(resident: Resident) -> Place:
 
 
 def visitor_key(person_key: str, compound_id: str) -> str:
-    """Key of a visit on the visitors topic and in the store: one visit per person and compound."""
+    """Key of a visit in the store: one visit per person and compound."""
     return f"{person_key}|{compound_id}"
 
 
 def person_record_key(register: RegisterName, person_key: str) -> str:
-    """Key of a person record on the person-records topic: both registers' records survive compaction."""
+    """Key of a person record in the store: both registers' records of a person kept apart."""
     return f"{register}|{person_key}"
+
+
+PersonRegister = Resident | QuarantineOrder | Visitor | PersonRecord
+PERSON_REGISTERS = ("residents", "quarantine-orders", "visitors", "person-records")
+
+
+def register_key(record: PersonRegister) -> str:
+    """The Kafka key of a person register's record: its natural key, the ID number (with the compound of a
+    visit, the register of a record), so compaction keeps one record per person whatever secret the person
+    keys are made under now, and a publisher needs no secret. The register topics hold ID numbers anyway."""
+    if isinstance(record, Visitor):
+        return f"{record.id_number}|{record.compound_id}"
+    if isinstance(record, PersonRecord):
+        return f"{record.register_name}|{record.id_number}"
+    return record.id_number
+
+
+def store_key(logical: str, natural: str, keys: PersonKeys) -> str:
+    """The store's key of a person register's record from its natural key (``register_key``): the ID number
+    replaced by the current person key, as the lookups ask."""
+    if logical == "visitors":
+        id_number, _, compound = natural.partition("|")
+        return visitor_key(keys.key(id_number), compound)
+    if logical == "person-records":
+        register, _, id_number = natural.partition("|")
+        return person_record_key(register, keys.key(id_number))  # type: ignore[arg-type]  # as published
+    return keys.key(natural)
 
 
 class MasterData(Protocol):

@@ -17,25 +17,24 @@ In order, each step said as it is done:
 
 The worker must be stopped first (the embedded store is its process's, and a
 running worker would write again). The person-key secret, when it is kept in
-a file (``GRIDWATCH_PRIVACY__PERSON_KEY_SECRET_FILE``), is overwritten and
-removed the same way; a secret given as a setting lives where the operator
+a keyring file (``GRIDWATCH_PRIVACY__PERSON_KEYRING_FILE``, every secret
+in it), is overwritten and removed the same way; a secret given as a setting lives where the operator
 keeps it, and the purge says to destroy it there. With it gone, no remaining
 key can be recomputed from an ID number.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from sinks import ClickHouseSink
 from streams.clients import kafka_python, records_to_end
+from streams.keyring import shred
 from streams.settings import TOPICS, Settings
 from streams.topics import admin_client, ensure_topics
 
@@ -118,24 +117,14 @@ def purge(settings: Settings, say: Callable[[str], None] = print) -> PurgeReport
         report.removed.append(str(settings.worker_dir))
         say(f"worker state {settings.worker_dir}: removed")
     for what, key_file in (("dead-letter key", settings.dead_letter_key_file),
-                           ("person-key secret", settings.privacy.person_key_secret_file)):
+                           ("person-key keyring", settings.privacy.person_keyring_file)):
         if key_file is not None and key_file.exists():
-            _destroy(key_file)
+            shred(key_file)
             report.removed.append(str(key_file))
             say(f"{what} {key_file}: overwritten and removed")
-    if settings.privacy.person_key_secret_file is None:
+    if settings.privacy.person_keyring_file is None:
         say("now destroy the person-key secret (GRIDWATCH_PRIVACY__PERSON_KEY_SECRET) wherever it is kept")
     return report
-
-
-def _destroy(path: Path) -> None:
-    """Overwrite a key file with random bytes, flush it to the disk, then remove it."""
-    size = path.stat().st_size
-    with path.open("r+b") as out:
-        out.write(os.urandom(size))
-        out.flush()
-        os.fsync(out.fileno())
-    path.unlink()
 
 
 def _keys(consumer: KafkaConsumer, topic: str) -> set[bytes]:

@@ -36,7 +36,7 @@ from rocksdict import Options, Rdict, WriteBatch
 from schemas import Checkpoint, Compound, PersonRecord, QuarantineOrder, RegisterName, Resident, RiskArea, Visitor
 from streams.clients import aiokafka
 from streams.codec import Rejected, decode_record, safe_error
-from streams.master import merge_risk, person_record_key, visitor_key
+from streams.master import PERSON_REGISTERS, merge_risk, person_record_key, register_key, store_key, visitor_key
 from streams.metrics import MASTER_UPDATES, RECORDS_CONSUMED, WORKER_READY
 from streams.privacy import PersonKeys
 from streams.settings import Settings
@@ -61,6 +61,7 @@ CLOCK_SKEW_S = 2.0
 _MAX_SMALL = 50_000
 """Keys remembered per small register before the memory is cleared (a register of thousands never gets there)."""
 _OFFSET = b"o|"
+_STAMP = b"s|person-keys"
 _DWELLING = b"d|"
 """Residents per dwelling, derived from the residents register: ``d|<dwelling id>`` -> ``<count>|<compound id>``.
 
@@ -125,6 +126,23 @@ class RegisterStore:
         for prefix in {key[:2] for key in puts}:  # after the write: a reader that cached before it re-reads
             self._versions[prefix] = self._versions.get(prefix, 0) + 1
 
+    def keyed_by(self, stamp: str) -> bool:
+        """Whether the person registers here were keyed under the secret ``stamp`` names (``PersonKeys.stamp``);
+        not if the store has noted none (new, or from before stamps: it is rebuilt, which costs a new one
+        nothing)."""
+        return self.get_raw(_STAMP) == stamp.encode()
+
+    def rebuild(self, stamp: str) -> None:
+        """Forget every record and offset (the replicator then reads the registers from the start), keyed by
+        ``stamp`` from now on."""
+        keys = list(self._db.keys())  # raw mode: bytes
+        batch = WriteBatch(raw_mode=True)
+        for key in keys:
+            batch.delete(key)
+        batch.put(_STAMP, stamp.encode())
+        self._db.write(batch)
+        self._versions = {prefix: n + 1 for prefix, n in self._versions.items()}
+
     def close(self) -> None:
         self._db.close()
 
@@ -155,12 +173,8 @@ class RegisterReplicator:
         self._ends: dict[str, tuple[float, dict[TopicPartition, int]]] = {}  # logical -> (asked at, ends)
 
     def _key_of(self, logical: str, record: Any) -> str:
-        if logical in ("residents", "quarantine-orders"):
-            return self._keys.key(record.id_number)
-        if logical == "visitors":
-            return visitor_key(self._keys.key(record.id_number), record.compound_id)
-        if logical == "person-records":
-            return person_record_key(record.register_name, self._keys.key(record.id_number))
+        if logical in PERSON_REGISTERS:
+            return store_key(logical, register_key(record), self._keys)
         if logical == "compounds":
             return str(record.compound_id)
         if logical == "checkpoints":
@@ -185,6 +199,11 @@ class RegisterReplicator:
                     parts = consumer.partitions_for_topic(topic) or set()
                 tps.extend(TopicPartition(topic, p) for p in sorted(parts))
             consumer.assign(tps)
+            stamp = self._keys.stamp()
+            if not self._store.keyed_by(stamp):  # a rotation: every person key in the store is an old one
+                log.info("person-key secret changed (now %s): register store rebuilt from the topics",
+                         stamp.split(":", 1)[0])
+                self._store.rebuild(stamp)
             for tp in tps:
                 stored = self._store.offset(tp.topic, tp.partition)
                 self._applied[tp] = stored or 0
@@ -261,9 +280,11 @@ class RegisterReplicator:
                 try:
                     if msg.value is None:  # tombstone: the record key names the entry
                         if msg.key is not None:
+                            gone = (store_key(logical, msg.key.decode(), self._keys).encode()
+                                    if logical in PERSON_REGISTERS else msg.key)
                             if logical == "residents":
-                                self._recount(puts, dwellings, prefix + msg.key, None)
-                            puts[prefix + msg.key] = None
+                                self._recount(puts, dwellings, prefix + gone, None)
+                            puts[prefix + gone] = None
                             counts[(logical, "delete")] = counts.get((logical, "delete"), 0) + 1
                         continue
                     record = decode_record(model, msg.value)

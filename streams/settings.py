@@ -9,12 +9,15 @@ rule catalogue). No other module reads the environment.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from streams.keyring import read_keyring
 from streams.privacy import PersonKeys
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -187,6 +190,12 @@ class RetentionSettings(BaseModel):
         return {"events": self.events_days, "enriched-events": self.events_days, "alerts": self.alerts_days,
                 "alert-actions": self.alerts_days, "dead-letters": self.dead_letters_days}
 
+    def person_key_days(self) -> float:
+        """How long a retired person-key secret keys data still held: the longest retention of a class holding
+        person keys (0: one of them is kept for good)."""
+        days = (self.events_days, self.alerts_days)
+        return 0 if 0 in days else max(days)
+
     def table_days(self) -> dict[str, float]:
         return {"enriched_events": self.events_days, "alerts": self.alerts_days, "alert_history": self.alerts_days}
 
@@ -213,14 +222,20 @@ DEV_PERSON_KEY_SECRET = "gridwatch-dev-only"  # noqa: S105 (the documented dev-o
 
 
 class PrivacySettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     person_key_secret: SecretStr = Field(
         default=SecretStr(DEV_PERSON_KEY_SECRET),
         description="HMAC key for pseudonymous person keys; set a real secret in production.",
     )
-    person_key_secret_file: Path | None = Field(
+    person_keyring_file: Path | None = Field(
         default=None,
-        description="Or read that secret from this file (then leave person_key_secret unset): `gridwatch purge` "
-                    "destroys it with the data.")
+        description="Or a ring of rotatable secrets in this file (then leave person_key_secret unset), made and "
+                    "rotated by `gridwatch keys`; `gridwatch purge` destroys it with the data.")
+    person_key_link_days: float = Field(
+        default=7, gt=0,
+        description="After a rotation, how long a person's new key is linked to their old one in the worker, so "
+                    "rule state and open alerts carry over; longer than any rule's window.")
     dead_letter_key_file: Path | None = Field(
         default=None,
         description="AES-256 key (hex) sealing dead letters' originals, kept outside Kafka and ClickHouse; None: "
@@ -228,18 +243,20 @@ class PrivacySettings(BaseModel):
 
     @model_validator(mode="after")
     def _one_source_of_the_person_key_secret(self) -> PrivacySettings:
-        if (self.person_key_secret_file is not None
+        if (self.person_keyring_file is not None
                 and self.person_key_secret.get_secret_value() != DEV_PERSON_KEY_SECRET):
-            raise ValueError("set person_key_secret or person_key_secret_file, not both")
+            raise ValueError("set person_key_secret or person_keyring_file, not both")
         return self
 
-    def person_keys(self) -> PersonKeys:
+    def person_keys(self, clock: Callable[[], datetime] | None = None) -> PersonKeys:
         """The person keys every process of a deployment must derive alike (worker, publishers, console)."""
-        if self.person_key_secret_file is not None:
-            secret = self.person_key_secret_file.read_bytes().strip()
-        else:
-            secret = self.person_key_secret.get_secret_value().encode()
-        return PersonKeys(secret=secret)
+        link_for = timedelta(days=self.person_key_link_days)
+        if self.person_keyring_file is None:
+            return PersonKeys(secret=self.person_key_secret.get_secret_value().encode(), link_for=link_for)
+        ring = read_keyring(self.person_keyring_file)
+        if clock is None:
+            return PersonKeys(secrets=ring, link_for=link_for)
+        return PersonKeys(secrets=ring, link_for=link_for, clock=clock)
 
 
 class Settings(BaseSettings):

@@ -22,7 +22,7 @@ from schemas import (
     Visitor,
 )
 from streams.clients import kafka_python, records_to_end
-from streams.master import person_record_key, visitor_key
+from streams.master import register_key
 from streams.settings import Settings
 from streams.topics import admin_client
 
@@ -54,25 +54,24 @@ class Bus:
             return m.model_dump_json().encode()
 
         for r in residents:
-            self.send("residents", self.keys.key(r.id_number).encode(), js(r))
+            self.send("residents", register_key(r).encode(), js(r))
         for c in checkpoints:
             self.send("checkpoints", c.checkpoint_id.encode(), js(c))
         for co in compounds:
             self.send("compounds", co.compound_id.encode(), js(co))
         for o in orders:
-            self.send("quarantine-orders", self.keys.key(o.id_number).encode(), js(o))
+            self.send("quarantine-orders", register_key(o).encode(), js(o))
         for a in risk_areas:
             self.send("risk-areas", a.division_code.encode(), js(a))
         for v in visitors:
-            self.send("visitors", visitor_key(self.keys.key(v.id_number), v.compound_id).encode(), js(v))
+            self.send("visitors", register_key(v).encode(), js(v))
         for p in person_records:
             self.publish_person_record(p)
         self.producer.flush()
 
     def publish_person_record(self, record: PersonRecord) -> int:
         """Publish one upstream register's record of a person; returns its offset (the worker's event id names it)."""
-        key = person_record_key(record.register_name, self.keys.key(record.id_number))
-        future = self.producer.send(self.topic("person-records"), key=key.encode(),
+        future = self.producer.send(self.topic("person-records"), key=register_key(record).encode(),
                                     value=record.model_dump_json().encode())
         return int(future.get(timeout=30).offset)
 

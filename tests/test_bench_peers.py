@@ -22,7 +22,6 @@ import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from schemas import Alert, Direction, EventBatch, Passage
-from streams.privacy import PersonKeys
 from streams.settings import REPO_ROOT, KafkaSettings
 from streams.simulate import build_street, generate_day, publish_day, publish_master_data
 from streams.simulate.street import TZ, Street
@@ -61,8 +60,7 @@ def published(kafka_broker: Broker) -> Published:
     batches.append(EventBatch(batch_id=f"fever-{run}", source=checkpoint.checkpoint_id, events=(fever,)))
     producer = KafkaProducer(bootstrap_servers=kafka_broker.bootstrap, linger_ms=5)
     try:
-        publish_master_data(street, producer=producer, topic=settings.topic,
-                            person_keys=PersonKeys(secret=SECRET.encode()))
+        publish_master_data(street, producer=producer, topic=settings.topic)
         stats = publish_day(batches, producer=producer, topic=settings.topic, progress=False)
     finally:
         producer.close()

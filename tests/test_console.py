@@ -326,10 +326,10 @@ def test_an_action_shows_on_the_page_only_when_its_revision_comes_back_from_the_
 def test_a_trace_takes_the_id_number_in_the_body_and_keeps_it_out_of_the_audit_trail(tmp_path: Path) -> None:
     class FakeQueries:
         def __init__(self) -> None:
-            self.keys: list[str] = []
+            self.keys: list[tuple[str, ...]] = []
 
-        def trace(self, key: str, **_: Any) -> Any:
-            self.keys.append(key)
+        def trace(self, keys: tuple[str, ...], **_: Any) -> Any:
+            self.keys.append(keys)
             from streams.console.queries import Trace
             return Trace("a", "b", 15, [], [])
 
@@ -345,9 +345,9 @@ def test_a_trace_takes_the_id_number_in_the_body_and_keeps_it_out_of_the_audit_t
         assert ok.status == 200 and person not in await ok.text()
 
     h.run(body)
-    assert fake.keys == [PersonKeys(secret=b"k").key(person)]
+    assert fake.keys == [(PersonKeys(secret=b"k").key(person),)]
     trail = (tmp_path / "audit.jsonl").read_text()
-    assert person not in trail and fake.keys[0] in trail
+    assert person not in trail and fake.keys[0][0] in trail
 
 
 # --- the queries, on a real embedded ClickHouse ----------------------------------------------------------
@@ -360,7 +360,8 @@ def store(tmp_path: Path) -> Any:
     sink.close()
 
 
-def test_tracing_finds_who_was_at_the_same_checkpoint_within_the_window_and_not_outside_it(store: Any) -> None:
+def test_tracing_finds_who_was_at_the_same_checkpoint_within_the_window_and_not_outside_it_over_a_rotation(
+        store: Any) -> None:
     def seen(event_id: str, key: str, minutes: float, **kw: Any) -> Any:
         return enriched_event(event_id, subject_key=key, subject_masked=f"masked-{key}",
                               event_time=T0 + timedelta(minutes=minutes), **kw)
@@ -370,11 +371,16 @@ def test_tracing_finds_who_was_at_the_same_checkpoint_within_the_window_and_not_
         seen("b1", "pk-b", 10), seen("b2", "pk-b", 305),  # with A twice
         seen("c1", "pk-c", 60),  # same checkpoint, 60 min later: not a contact at ±15
         seen("d1", "pk-d", 2, place=LG02),  # another checkpoint at the same time
+        seen("a3", "k1.a", 120), seen("e1", "pk-e", 125),  # A under the secret before a rotation, and a contact
     ])
-    trace = Queries(store, "gridwatch").trace("pk-a", until=T0 + timedelta(days=1), days=14, minutes=15)
-    assert [s.at for s in trace.sightings] == ["2020-02-08 21:58:00 UTC+8", "2020-02-09 02:58:00 UTC+8"]
-    assert [(c.subject_masked, c.times_together) for c in trace.contacts] == [("masked-pk-b", 2)]
-    assert Queries(store, "gridwatch").trace("pk-a", until=T0 - timedelta(minutes=1), days=1,
+    queries = Queries(store, "gridwatch")
+    trace = queries.trace(("pk-a", "k1.a"), until=T0 + timedelta(days=1), days=14, minutes=15)
+    assert [s.at for s in trace.sightings] == ["2020-02-08 21:58:00 UTC+8", "2020-02-08 23:58:00 UTC+8",
+                                               "2020-02-09 02:58:00 UTC+8"]
+    assert [(c.subject_masked, c.times_together) for c in trace.contacts] == [("masked-pk-b", 2), ("masked-pk-e", 1)]
+    assert [c.subject_masked for c in queries.trace(("pk-a",), until=T0 + timedelta(days=1), days=14,
+                                                    minutes=15).contacts] == ["masked-pk-b"]
+    assert Queries(store, "gridwatch").trace(("pk-a",), until=T0 - timedelta(minutes=1), days=1,
                                              minutes=15).sightings == []
 
 

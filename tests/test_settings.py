@@ -6,11 +6,13 @@ import os
 import socket
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr, ValidationError
 
+from streams.keyring import new_ring, read_keyring, write_keyring
 from streams.privacy import PersonKeys
 from streams.process import settings_env
 from streams.settings import Settings
@@ -27,14 +29,17 @@ def test_a_child_built_from_settings_env_has_every_setting_of_its_parent(monkeyp
     assert child.privacy.person_key_secret.get_secret_value() == "s3cret"
 
 
-def test_the_person_key_secret_comes_from_its_file_and_a_second_source_is_refused(tmp_path: Path) -> None:
-    secret = tmp_path / "person-key.secret"
-    secret.write_bytes(b"from-the-file\n")
-    from_file = Settings(privacy={"person_key_secret_file": secret}).privacy.person_keys()
-    assert from_file.key("330822198001010011") == PersonKeys(secret=b"from-the-file").key("330822198001010011")
+def test_the_person_keys_come_from_the_keyring_file_and_a_second_source_is_refused(tmp_path: Path) -> None:
+    ring = tmp_path / "person-keys.json"
+    write_keyring(ring, new_ring(datetime(2020, 2, 1, tzinfo=UTC)))
+    from_file = Settings(privacy={"person_keyring_file": ring}).privacy.person_keys()
+    assert from_file.key("330822198001010011") == PersonKeys(secrets=read_keyring(ring)).key("330822198001010011")
+    assert from_file.key("330822198001010011").startswith("k1.")
     assert from_file.key("330822198001010011") != Settings().privacy.person_keys().key("330822198001010011")
     with pytest.raises(ValidationError, match="not both"):
-        Settings(privacy={"person_key_secret_file": secret, "person_key_secret": SecretStr("another")})
+        Settings(privacy={"person_keyring_file": ring, "person_key_secret": SecretStr("another")})
+    with pytest.raises(ValidationError):  # the setting of before keyrings is refused, not ignored
+        Settings(privacy={"person_key_secret_file": ring})
 
 
 def test_an_unknown_setting_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -26,7 +26,7 @@ from schemas import AlertAction
 from schemas.internal import FindingRecord
 from streams.agents.acking import handled
 from streams.agents.context import Pipeline
-from streams.agents.delivery import AlertPublisher, Ownership, kafka_partition
+from streams.agents.delivery import AlertPublisher, FindingDelivery, Ownership, kafka_partition
 from streams.agents.tables import RecordView, held_repeats
 from streams.alertbook import AlertBook
 from streams.codec import Rejected, safe_error
@@ -36,8 +36,8 @@ from streams.metrics import ALERT_ACTIONS, RECORDS_CONSUMED
 log = logging.getLogger(__name__)
 
 
-def register(p: Pipeline, book: AlertBook, view: RecordView, publish: AlertPublisher, *, ownership: Ownership,
-             table: Any, book_changelog: str) -> None:
+def register(p: Pipeline, book: AlertBook, view: RecordView, publish: AlertPublisher, deliver: FindingDelivery, *,
+             ownership: Ownership, table: Any, book_changelog: str) -> None:
     """Both agents share ``view``; each flushes before its next await, so neither sees the other's half-write."""
 
     async def on_findings(stream: Any) -> None:
@@ -48,8 +48,16 @@ def register(p: Pipeline, book: AlertBook, view: RecordView, publish: AlertPubli
             record = await p.dead_letter.decoded(FindingRecord, msg)
             if record is None:
                 continue
+            finding = from_record(record)
+            route = record.route
+            if len(route) > 1 and not book.continues(route[0], finding, record.event):
+                view.flush()  # read only
+                await deliver.resume((finding, record.event, record.uploaded_at), route[1:],
+                                     detected_at=record.detected_at)
+                continue
             try:
-                alerts = book.observe(from_record(record), record.event, detected_at=record.detected_at)
+                alerts = book.observe(finding, record.event, detected_at=record.detected_at,
+                                      key=route[0] if route else None)
                 view.flush()
             except Exception as exc:  # one finding never stops the book
                 view.flush()

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -106,24 +106,49 @@ class FindingDelivery:
         self._topics = (p.topics["findings"].get_topic_name(), book_changelog)
         self._partitions = p.settings.kafka.partitions
 
-    async def __call__(self, found: Iterable[Delivered], *, detected_at: datetime) -> None:
+    async def __call__(self, found: Iterable[Delivered], *, detected_at: datetime,
+                       links: Mapping[str, tuple[str, ...]] | None = None) -> None:
+        """``links``: person key -> that person's keys of before a rotation, still linked. A finding about such a
+        person is offered first to the alerts of its condition under those keys (``AlertBook.continues``), so an
+        alert opened before the rotation takes what follows it."""
+        routed = []
+        for item in found:
+            finding, event, _ = item
+            subject = subject_of(finding, event)
+            key = fingerprint(finding.rule_id, subject, event.place, finding.scope)
+            old = links.get(subject) if links and subject and subject == event.subject_key else None
+            route = (*(fingerprint(finding.rule_id, k, event.place, finding.scope) for k in old), key) if old \
+                else (key,)
+            routed.append((item, route))
+        await self._deliver(routed, detected_at)
+
+    async def resume(self, item: Delivered, route: tuple[str, ...], *, detected_at: datetime) -> None:
+        """Go on along ``route`` with a finding the alert under the fingerprint before it did not take."""
+        await self._deliver([(item, route)], detected_at)
+
+    async def _deliver(self, routed: Iterable[tuple[Delivered, tuple[str, ...]]], detected_at: datetime) -> None:
         owned = self._ownership.partitions(*self._topics)
         revisions: list[tuple[Alert, float | None]] = []
-        remote: list[tuple[int, str, Delivered]] = []
+        remote: list[tuple[int, Delivered, tuple[str, ...]]] = []
         folded = 0
-        for item in found:
+        for item, route in routed:
             finding, event, uploaded_at = item
-            key = fingerprint(finding.rule_id, subject_of(finding, event), event.place, finding.scope)
+            while len(route) > 1 and kafka_partition(route[0], self._partitions) in owned:
+                if self._book.continues(route[0], finding, event):
+                    route = route[:1]
+                    break
+                route = route[1:]
+            key = route[0]
             part = kafka_partition(key, self._partitions)
             if part not in owned:
-                remote.append((part, key, item))
+                remote.append((part, item, route))
                 continue
             try:
-                alerts = self._book.observe(finding, event, detected_at=detected_at)
+                alerts = self._book.observe(finding, event, detected_at=detected_at, key=key)
             except Exception as exc:  # the topic path dead-letters it with the finding's record
                 log.error("folding a %s finding in-process failed (%s); sent to the alert-book agent",
                           finding.rule_id, safe_error(exc))
-                remote.append((part, key, item))
+                remote.append((part, item, (key,)))
                 continue
             finally:
                 self._view.flush(partition=part)  # before any await: the book's agents share this view
@@ -133,7 +158,9 @@ class FindingDelivery:
         for alert, uploaded_at in revisions:
             await self._publish(alert, uploaded_at)
         findings_topic = self._p.topics["findings"]
-        for part, key, (finding, event, uploaded_at) in remote:
-            record = to_record(finding, event, detected_at=detected_at, uploaded_at=uploaded_at)
-            await self._p.publish(findings_topic, record.model_dump_json().encode(), key=key.encode(), partition=part)
+        for part, (finding, event, uploaded_at), route in remote:
+            record = to_record(finding, event, detected_at=detected_at, uploaded_at=uploaded_at,
+                               route=route if len(route) > 1 else ())
+            await self._p.publish(findings_topic, record.model_dump_json().encode(), key=route[0].encode(),
+                                  partition=part)
         HANDOFFS.labels(hop="findings", path="topic").inc(len(remote))

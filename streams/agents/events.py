@@ -34,7 +34,7 @@ from streams.agents.context import Pipeline
 from streams.agents.delivery import Delivered, FindingDelivery, Ownership
 from streams.agents.judge import report
 from streams.agents.sink import SinkFeeder
-from streams.agents.tables import partition_of
+from streams.agents.tables import adopt, partition_of
 from streams.codec import Rejected, decode_batch, safe_error
 from streams.engine import Family
 from streams.judging import PartitionJudge
@@ -68,9 +68,12 @@ class _Routed:
     """The event's JSON, made once and shared with the enriched batch."""
     message: Any
     index: int
+    links: tuple[str, ...] = ()
+    """The person's keys of before a rotation, still linked (``PersonKeys.links``): where their state is found."""
 
     def item(self) -> str:
-        return f'{{"family":"{self.family}","key":{_json(self.key)},"event":{self.raw}}}'
+        links = f',"links":{_json(self.links)}' if self.links else ""
+        return f'{{"family":"{self.family}","key":{_json(self.key)}{links},"event":{self.raw}}}'
 
 
 class _Take:
@@ -84,6 +87,7 @@ class _Take:
 
     def __init__(self) -> None:
         self.findings: list[Delivered] = []
+        self.links: dict[str, tuple[str, ...]] = {}  # person key -> its keys of before a rotation, still linked
         self.routed: dict[int, list[_Routed]] = {}
         self.latest_at_checkpoint: dict[str, _Routed] = {}
         self.uploaded_at: float | None = None
@@ -91,16 +95,20 @@ class _Take:
         self._sources: tuple[Marks, str] | None = None  # the take's marks and their JSON, made once per take
 
     def route(self, family: Family, key: str, event: EnrichedEvent, partitions: int, raw: str | None = None,
-              message: Any = None, index: int = 0) -> None:
-        """``raw``: the event's JSON if already made; ``message`` and ``index``: its upload and place in it."""
+              message: Any = None, index: int = 0, person: tuple[int, tuple[str, ...]] | None = None) -> None:
+        """``raw``: the event's JSON if already made; ``message`` and ``index``: its upload and place in it;
+        ``person``: for the person family, the person's route and links (``Enricher.identity``): their state
+        lives on the partition of the route, which a rotation of the person-key secret does not move."""
         self._seq += 1
-        entry = _Routed(self._seq, family, key, event, raw or event.model_dump_json(), message, index)
+        links = person[1] if person is not None and family == "person" else ()
+        entry = _Routed(self._seq, family, key, event, raw or event.model_dump_json(), message, index, links)
         if family == "checkpoint":  # silence needs only each checkpoint's latest event of the take
             seen = self.latest_at_checkpoint.get(key)
             if seen is None or seen.event.event_time <= event.event_time:
                 self.latest_at_checkpoint[key] = entry
             return
-        self.routed.setdefault(partition_of(key, partitions), []).append(entry)
+        part = person[0] % partitions if person is not None and family == "person" else partition_of(key, partitions)
+        self.routed.setdefault(part, []).append(entry)
 
     def by_partition(self, partitions: int) -> dict[int, list[_Routed]]:
         """Each partition's events in event-time order (then arrival).
@@ -197,8 +205,11 @@ def register(p: Pipeline, feeder: SinkFeeder, judge: PartitionJudge, deliver: Fi
             raw = e.model_dump_json()
             raws.append(raw)
             take.findings.extend((f, e, uploaded_at) for f in findings)
+            person = p.enricher.identity(ev) if e.subject_key else None
+            if person is not None and person[1]:
+                take.links[e.subject_key] = person[1]
             for family, key in routes:
-                take.route(family, key, e, partitions, raw, msg, i)
+                take.route(family, key, e, partitions, raw, msg, i, person)
 
         for event_type, n in by_type.items():
             EVENTS_CONSUMED.labels(topic=name, event_type=event_type).inc(n)
@@ -220,6 +231,9 @@ def register(p: Pipeline, feeder: SinkFeeder, judge: PartitionJudge, deliver: Fi
             if part not in owned:
                 remote.append((part, entries))
                 continue
+            for e in entries:
+                if e.links:
+                    adopt(p.rule_view, e.event.subject_key, e.links)
             judged = judge.judge(part, ((e.family, e.event) for e in entries), marks)
             p.rule_view.flush(partition=part)
             report(judged, f"partition {part}")
@@ -236,7 +250,7 @@ def register(p: Pipeline, feeder: SinkFeeder, judge: PartitionJudge, deliver: Fi
             log.error("event %d of %s[%s]@%s failed: %s", entry.index, name, entry.message.partition,
                       entry.message.offset, why)
             await p.dead_letter(Rejected("processing_error", why, entry.index), entry.message)
-        await deliver(found, detected_at=datetime.now(UTC))
+        await deliver(found, detected_at=datetime.now(UTC), links=take.links)
         now = time.monotonic()
         for part, entries in remote:
             for value in take.records(entries, marks):

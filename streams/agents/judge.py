@@ -20,9 +20,9 @@ from schemas.internal import RuleInputBatch
 from streams.agents.acking import handled
 from streams.agents.context import Pipeline
 from streams.agents.delivery import FindingDelivery
-from streams.agents.tables import partition_of
+from streams.agents.tables import adopt, partition_of
 from streams.codec import Rejected, safe_error
-from streams.judging import Found, Judged, PartitionJudge
+from streams.judging import Found, Judged, OnPartition, PartitionJudge
 from streams.metrics import HANDOFFS, LATE_EVENTS, RECORDS_CONSUMED
 from streams.rules.base import Finding
 
@@ -39,7 +39,7 @@ def silence_event(finding: Finding, checkpoint_place: Any, at: datetime) -> Enri
     )
 
 
-def partition_judge(p: Pipeline) -> PartitionJudge:
+def partition_judge(p: Pipeline, on: OnPartition) -> PartitionJudge:
     """The worker's one ``PartitionJudge``, its silences those of the gates on each partition."""
     partitions = p.settings.kafka.partitions
 
@@ -51,7 +51,7 @@ def partition_judge(p: Pipeline) -> PartitionJudge:
             out.append((finding, silence_event(finding, place, now)))
         return out
 
-    return PartitionJudge(p.engine, silences, sources=p.settings.kafka.partitions)
+    return PartitionJudge(p.engine, silences, sources=p.settings.kafka.partitions, on=on)
 
 
 def report(judged: Judged, where: str) -> None:
@@ -76,6 +76,11 @@ def register(p: Pipeline, judge: PartitionJudge, deliver: FindingDelivery) -> No
                 continue
             part = msg.partition
             HANDOFFS.labels(hop="rule-input", path="topic").inc()
+            links: dict[str, tuple[str, ...]] = {}
+            for item in batch.items:
+                if item.links:
+                    adopt(p.rule_view, item.event.subject_key, item.links)
+                    links[item.event.subject_key] = item.links
             judged = judge.judge(part, ((item.family, item.event) for item in batch.items), batch.sources)
             p.rule_view.flush(partition=part)  # one changelog write per changed bundle, before any await
             report(judged, f"{name}[{part}]")
@@ -83,6 +88,7 @@ def register(p: Pipeline, judge: PartitionJudge, deliver: FindingDelivery) -> No
                 why = safe_error(exc)
                 log.error("item %d of %s[%s]@%s failed: %s", i, name, part, msg.offset, why)
                 await p.dead_letter(Rejected("processing_error", why, i), msg)
-            await deliver(((f, ev, batch.uploaded_at) for f, ev in judged.found), detected_at=datetime.now(UTC))
+            await deliver(((f, ev, batch.uploaded_at) for f, ev in judged.found), detected_at=datetime.now(UTC),
+                          links=links)
 
     p.app.agent(source, name="gridwatch.judge")(process)

@@ -64,6 +64,21 @@ BUNDLES: dict[str, Callable[[str], str]] = {
 """Which table key (bundle) a rule's state key is stored under."""
 
 
+def adopt(view: RecordView, person_key: str, links: tuple[str, ...]) -> bool:
+    """Move a person's rule states of before a rotation (under the first of ``links`` that has any) to their
+    new key, unless the new key has state already; whether anything moved. Both keys are on one partition
+    (``PersonKeys.route``), the one being judged."""
+    target = _person(person_key)
+    if view.exists(target):
+        return False
+    for old in links:
+        source = _person(old)
+        if view.exists(source):
+            view.rename(source, target, old, person_key)
+            return True
+    return False
+
+
 def partition_of(key: str, partitions: int) -> int:
     """The partition a state key lives on: stable across processes and restarts (unlike ``hash``)."""
     return zlib.crc32(key.encode()) % partitions
@@ -115,6 +130,18 @@ class RecordView:
 
     def get(self, bundle: str, field: str) -> str | None:
         return self._bundle(bundle).get(field)
+
+    def exists(self, bundle: str) -> bool:
+        return bool(self._bundle(bundle))
+
+    def rename(self, source: str, target: str, old: str, new: str) -> None:
+        """Move bundle ``source`` to ``target``, each field's ``|old`` part renamed ``|new`` (a state key that
+        embeds a person key, ``fever|<key>``, ``bypass_entry|<key>|<compound>``)."""
+        values = self._bundle(source)
+        moved = {field.replace(f"|{old}", f"|{new}", 1): value for field, value in values.items()}
+        values.clear()
+        self._bundle(target).update(moved)
+        self._dirty.update((source, target))
 
     def put(self, bundle: str, field: str, value: str) -> None:
         values = self._bundle(bundle)

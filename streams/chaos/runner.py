@@ -575,8 +575,7 @@ def campaign(scenario_names: list[str], *, runs: int, cfg: ChaosConfig, say: Cal
 
     def master(settings: Settings) -> None:
         producer = KafkaProducer(bootstrap_servers=broker.bootstrap, acks="all", linger_ms=5)
-        publish_master_data(street, producer=producer, topic=settings.kafka.topic,
-                            person_keys=settings.privacy.person_keys())
+        publish_master_data(street, producer=producer, topic=settings.kafka.topic)
         producer.flush()
         producer.close()
 

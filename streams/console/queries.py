@@ -101,25 +101,26 @@ class Queries:
         self._r = reader
         self._db = database
 
-    def trace(self, subject_key: str, *, until: datetime, days: int, minutes: int) -> Trace:
+    def trace(self, subject_keys: Sequence[str], *, until: datetime, days: int, minutes: int) -> Trace:
         """Where one person was seen over ``days`` before ``until``, and who was at the same checkpoint within
-        ``minutes`` of each sighting (the contact-tracing question)."""
+        ``minutes`` of each sighting (the contact-tracing question). ``subject_keys``: the person's key under
+        every person-key secret held (``PersonKeys.every_key``), so a trace reaches back over a rotation."""
         since = until - timedelta(days=days)
-        p = {"k": subject_key, "since": _ms(since), "until": _ms(until), "m": minutes * 60_000}
+        p = {"k": list(subject_keys), "since": _ms(since), "until": _ms(until), "m": minutes * 60_000}
         window = ("event_time BETWEEN fromUnixTimestamp64Milli({since:Int64}) "
                   "AND fromUnixTimestamp64Milli({until:Int64})")
         seen = self._r.query_rows(
             "SELECT event_time, event_type, checkpoint_id, compound_id, large_grid, small_grid, "
             "ifNull(toString(direction), ''), temperature_c, ifNull(toString(health_code), '') "
-            f"FROM {self._db}.enriched_events FINAL WHERE subject_key = {{k:String}} AND {window} "
+            f"FROM {self._db}.enriched_events FINAL WHERE subject_key IN {{k:Array(String)}} AND {window} "
             "ORDER BY event_time", p)
         contacts = self._r.query_rows(
             "SELECT any(e.subject_masked), count(), min(e.event_time), arraySort(groupUniqArray(e.checkpoint_id)) "
             f"FROM {self._db}.enriched_events AS e FINAL INNER JOIN ("
             f"  SELECT checkpoint_id, event_time AS at FROM {self._db}.enriched_events FINAL"
-            f"  WHERE subject_key = {{k:String}} AND checkpoint_id != '' AND {window}) AS s "
+            f"  WHERE subject_key IN {{k:Array(String)}} AND checkpoint_id != '' AND {window}) AS s "
             "ON e.checkpoint_id = s.checkpoint_id "
-            "WHERE e.subject_key != {k:String} AND e.subject_key != '' "
+            "WHERE e.subject_key NOT IN {k:Array(String)} AND e.subject_key != '' "
             "AND abs(toUnixTimestamp64Milli(e.event_time) - toUnixTimestamp64Milli(s.at)) <= {m:Int64} "
             "GROUP BY e.subject_key ORDER BY min(e.event_time), any(e.subject_masked)", p)
         return Trace(

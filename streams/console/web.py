@@ -398,11 +398,12 @@ async def trace(request: web.Request, session: Session, operator: Operator) -> w
         days, minutes = int(str(form.get("days", "14"))), int(str(form.get("minutes", "15")))
     except (FilterError, ValueError):
         raise web.HTTPBadRequest(text="until, days and minutes: a time and two whole numbers") from None
-    key = c.person_keys.key(id_number)
+    keys = c.person_keys.every_key(id_number)
+    key = keys[0]
     del id_number
     if until is None:
         raise web.HTTPBadRequest(text="until: a date and time")
-    result = await asyncio.to_thread(queries.trace, key, until=until, days=max(1, min(days, 60)),
+    result = await asyncio.to_thread(queries.trace, keys, until=until, days=max(1, min(days, 60)),
                                      minutes=max(1, min(minutes, 240)))
     c.audit.record(operator.name, "trace", target=key, days=days, minutes=minutes,
                    sightings=len(result.sightings), contacts=len(result.contacts))

@@ -20,8 +20,7 @@ from typing import Any, Protocol
 from tqdm import tqdm  # type: ignore[import-untyped]
 
 from schemas import EventBatch
-from streams.master import person_record_key, visitor_key
-from streams.privacy import PersonKeys
+from streams.master import register_key
 from streams.simulate.incidents import Incident
 from streams.simulate.street import Street
 
@@ -49,7 +48,6 @@ def publish_master_data(
     *,
     producer: Producer,
     topic: Callable[[str], str],
-    person_keys: PersonKeys,
 ) -> dict[str, int]:
     """Publish every register; returns records per logical topic. Flushes before returning."""
     counts: dict[str, int] = {}
@@ -65,16 +63,15 @@ def publish_master_data(
     for area in street.risk_areas:
         send("risk-areas", area.division_code, area.model_dump_json().encode())
     for r in street.residents:
-        send("residents", person_keys.key(r.id_number), r.model_dump_json().encode())
+        send("residents", register_key(r), r.model_dump_json().encode())
     for q in street.quarantine_orders:
-        send("quarantine-orders", person_keys.key(q.id_number), q.model_dump_json().encode())
+        send("quarantine-orders", register_key(q), q.model_dump_json().encode())
     for v in street.visitors:
-        send("visitors", visitor_key(person_keys.key(v.id_number), v.compound_id), v.model_dump_json().encode())
+        send("visitors", register_key(v), v.model_dump_json().encode())
     # corrections after the records they correct: the worker compares on every change, so a
     # disagreement opens its re-check task and the correction (same key) closes it
     for p in (*street.person_records, *street.record_corrections):
-        key = person_record_key(p.register_name, person_keys.key(p.id_number))
-        send("person-records", key, p.model_dump_json().encode())
+        send("person-records", register_key(p), p.model_dump_json().encode())
     producer.flush()
     return counts
 

@@ -71,7 +71,7 @@ def run_simulation(
     producer = producer_for(settings)
     try:
         master = publish_master_data(
-            street, producer=producer, topic=settings.kafka.topic, person_keys=settings.privacy.person_keys()
+            street, producer=producer, topic=settings.kafka.topic
         )
         log.info("master data published: %s", master)
         if master_only:
