@@ -469,3 +469,18 @@ def test_a_zero_repeat_interval_publishes_every_repeat() -> None:
     b = AlertBook(MemoryState[Alert](), windows={}, published=MemoryState[Published](), repeat_interval=timedelta(0))
     out = [b.observe(FEVER, event(f"e{i}", i), detected_at=DETECTED) for i in range(3)]
     assert [only(o).change for o in out] == ["opened", "repeated", "repeated"]
+
+
+def test_after_a_rotation_the_alert_opened_under_the_old_key_takes_what_follows_while_it_is_open() -> None:
+    b = book()
+    opened = only(b.observe(FEVER, event("e1", subject_key="k1.old"), detected_at=DETECTED))
+    old, new = opened.fingerprint, fingerprint("fever", "k2.new", GATE)
+    follows = event("e2", 5, subject_key="k2.new")
+    assert b.continues(old, FEVER, follows)
+    folded = only(b.observe(FEVER, follows, detected_at=DETECTED, key=old))
+    assert (folded.alert_id, folded.count, folded.subject_key) == (opened.alert_id, 2, "k1.old")
+    assert b.current(new) is None  # no second alert beside it
+    assert not b.continues(old, FEVER, event("e3", 5 + 11, subject_key="k2.new"))  # past the window: a new one
+    resolved = b.apply(action(folded, "resolve", minutes=20))
+    assert resolved is not None and not b.continues(old, FEVER, event("e4", 21, subject_key="k2.new"))
+    assert not b.continues(fingerprint("fever", "k1.never", GATE), FEVER, follows)

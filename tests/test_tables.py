@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from schemas import Alert, Severity
@@ -106,3 +107,25 @@ def test_repeats_held_in_the_table_are_found_by_a_scan_and_released_by_a_new_boo
     view.flush()
     assert released is not None and (released.revision, released.count) == (2, 2)
     assert held_repeats(table) == []
+
+
+def test_a_persons_states_under_their_old_key_move_to_the_new_key_once_and_judge_on() -> None:
+    from streams.agents.tables import adopt
+    from streams.rules.bypass import BypassEntry
+
+    table = CountingTable()
+    view = RecordView(table)
+    travel = ImpossibleTravel(state=table_state(view, "impossible_travel"))
+    gate = BypassEntry(state=table_state(view, "bypass_entry"))
+    before = enriched_event("e1", subject_key="k1.old", event_time=NIGHT)
+    travel.evaluate(before)
+    gate.evaluate(before)
+    view.flush()
+    old_fields = set(json.loads(table[b"person|k1.old"]))
+    assert adopt(view, "k2.new", ("k1.old",)) is True
+    view.flush()
+    assert b"person|k1.old" not in table  # the old key's bundle is gone, its states are the new key's
+    assert set(json.loads(table[b"person|k2.new"])) == {f.replace("k1.old", "k2.new") for f in old_fields}
+    assert adopt(view, "k2.new", ("k1.old",)) is False  # once
+    assert table_state(view, "impossible_travel").get("k2.new") is not None
+    assert adopt(RecordView(CountingTable()), "k2.other", ("k1.none",)) is False  # nothing to move
