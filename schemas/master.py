@@ -1,8 +1,11 @@
 """Master data: the registers the street keeps, on compacted topics.
 
-Each model is keyed on its topic by ``key()``; a tombstone (null value)
-deletes the entry. Residents and quarantine orders are keyed by the person's
-pseudonymous key (``streams.privacy.person_key``), never by the ID number.
+Each model is keyed on its topic by its natural key
+(``streams.master.register_key``); a tombstone (null value) deletes the entry.
+Residents and quarantine orders are keyed by the ID number: the register topics
+hold ID numbers anyway, compaction keeps one record per person whatever person-key
+secret is current, and a publisher needs no secret. The worker's store keys them
+by the pseudonymous person key.
 """
 
 from __future__ import annotations
@@ -99,7 +102,7 @@ class RiskArea(Contract):
 class Visitor(Contract):
     """A visit registered by a guard (来访登记): the person may be in ``compound_id`` until ``valid_until``.
 
-    Keyed on its topic by ``<person key>|<compound_id>``, so a visit to one
+    Keyed on its topic by ``<ID number>|<compound_id>``, so a visit to one
     compound does not overwrite a visit to another, and enrichment finds the
     visit for the compound of the event with one point lookup.
     """
@@ -122,7 +125,7 @@ class Visitor(Contract):
 class PersonRecord(Contract):
     """A person as one upstream register (provincial epidemic system or county 537 system) has them.
 
-    Keyed on its topic by ``<register_name>|<person key>``: both registers' records
+    Keyed on its topic by ``<register_name>|<ID number>``: both registers' records
     of one person survive compaction, and either is one point lookup.
     """
 

@@ -132,6 +132,7 @@ def create_app(settings: Settings, resources: WorkerResources, catalogue: Catalo
         rule_view=rule_view,
         master=master,
         dead_letter=dead_letters,
+        keys=keys,
     )
     book = AlertBook(TableState(alert_view, "alert", Alert),
                      windows={spec.id: spec.suppression_window for spec in catalogue.rules},

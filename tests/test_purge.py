@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from sinks import ClickHouseSink
+from streams.keyring import new_ring, write_keyring
 from streams.process import WorkerProcess
 from streams.purge import PERSONAL_TABLES, purge
 from streams.scrape import wait_for_metric
@@ -22,10 +23,10 @@ pytestmark = pytest.mark.integration
 
 def test_after_a_purge_no_record_in_kafka_clickhouse_or_the_worker_links_to_a_person(
         pipeline_settings: Settings, worker_factory: Callable[[Settings], WorkerProcess], tmp_path: Path) -> None:
-    secret = tmp_path / "person-key.secret"
-    secret.write_bytes(os.urandom(32).hex().encode())
+    secret = tmp_path / "person-keyring.json"
+    write_keyring(secret, new_ring(datetime.now(UTC)))
     pipeline_settings = pipeline_settings.model_copy(
-        update={"privacy": PrivacySettings(person_key_secret_file=secret)})
+        update={"privacy": PrivacySettings(person_keyring_file=secret)})
     bus = Bus(pipeline_settings)
     worker = worker_factory(pipeline_settings)
     start_with_master(bus, worker)
@@ -59,7 +60,7 @@ def test_after_a_purge_no_record_in_kafka_clickhouse_or_the_worker_links_to_a_pe
     finally:
         store.close()
     assert not pipeline_settings.worker_dir.exists() and not pipeline_settings.dead_letter_key_file.exists()
-    assert not secret.exists() and f"person-key secret {secret}: overwritten and removed" in said
+    assert not secret.exists() and f"person-key keyring {secret}: overwritten and removed" in said
 
 
 def test_topics_get_their_data_class_s_retention_and_a_changed_policy_reaches_existing_topics(

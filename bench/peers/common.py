@@ -36,7 +36,7 @@ from streams.catalogue import Catalogue, load_catalogue
 from streams.codec import describe, safe_error
 from streams.engine import Engine
 from streams.enrich import Enricher
-from streams.master import MemoryMaster, merge_risk
+from streams.master import MemoryMaster, merge_risk, store_key
 from streams.privacy import PersonKeys
 from streams.rules.state import MemoryState
 from streams.settings import KafkaSettings, PrivacySettings
@@ -96,7 +96,8 @@ def parse_args(name: str, argv: Sequence[str] | None = None) -> PeerArgs:
     p.add_argument("--group", required=True, help="consumer group (and Faust app id); use a fresh one per run")
     p.add_argument("--out", required=True, type=Path, help="where to write the result JSON")
     p.add_argument("--person-key-secret", default=default_secret,
-                   help="HMAC secret the registers were keyed with (default: the settings' dev value)")
+                   help="HMAC secret to make person keys with, the worker's current one "
+                        "(default: the settings' dev value)")
     p.add_argument("--timeout", type=float, default=300.0, dest="timeout_s",
                    help="fail when no new event arrives for this many seconds before N are done (default 300)")
     ns = p.parse_args(argv)
@@ -114,28 +115,24 @@ def load_master(args: PeerArgs, keys: PersonKeys) -> MemoryMaster:
     """Read every register topic from the beginning to its current end into a ``MemoryMaster``.
 
     Records are applied in offset order with compacted-topic semantics: a later
-    value replaces an earlier one, a null value deletes. Persons are stored
-    under the record key (the topic's person key) rather than re-hashed, and a
-    sample is checked against ``keys`` so that a wrong ``--person-key-secret``
-    fails loudly instead of making every resident lookup miss.
+    value replaces an earlier one, a null value deletes. The person registers
+    are keyed by their natural key (``streams.master.register_key``); persons
+    are stored under the person key ``keys`` makes of it, as the worker's store
+    does (``store_key``).
     """
     master = MemoryMaster(keys)
-    sample: list[tuple[str, Resident]] = []
 
     def resident(key: str, value: bytes | None) -> None:
         if value is None:
-            master.residents.pop(key, None)
-            return
-        r = Resident.model_validate_json(value)
-        master.residents[key] = r
-        if len(sample) < 16:
-            sample.append((key, r))
+            master.residents.pop(store_key("residents", key, keys), None)
+        else:
+            master.residents[store_key("residents", key, keys)] = Resident.model_validate_json(value)
 
     def order(key: str, value: bytes | None) -> None:
         if value is None:
-            master.orders.pop(key, None)
+            master.orders.pop(store_key("quarantine-orders", key, keys), None)
         else:
-            master.orders[key] = QuarantineOrder.model_validate_json(value)
+            master.orders[store_key("quarantine-orders", key, keys)] = QuarantineOrder.model_validate_json(value)
 
     def checkpoint(key: str, value: bytes | None) -> None:
         if value is None:
@@ -175,9 +172,6 @@ def load_master(args: PeerArgs, keys: PersonKeys) -> MemoryMaster:
             _read_to_end(consumer, args.topic(logical), apply)
     finally:
         consumer.close()
-    if any(keys.key(r.id_number) != key for key, r in sample):
-        raise PeerError("residents are keyed with a different secret: pass the one they were published "
-                        "with as --person-key-secret")
     say(f"master data loaded in {time.monotonic() - start:.1f}s: {len(master.residents):,} residents, "
         f"{len(master.compounds):,} compounds, {len(master.checkpoints):,} checkpoints, "
         f"{len(master.orders):,} quarantine orders, {len(master.risks):,} risk divisions")

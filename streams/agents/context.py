@@ -16,6 +16,7 @@ from streams.engine import Engine
 from streams.enrich import Enricher
 from streams.findings import fingerprint_of
 from streams.metrics import DEAD_LETTERS, PUBLISH_FAILURES
+from streams.privacy import PersonKeys
 from streams.registers import RegisterReplicator, StoreMaster
 from streams.sealing import Sealer
 from streams.settings import Settings
@@ -68,6 +69,7 @@ class Pipeline:
     rule_view: RecordView
     master: StoreMaster
     dead_letter: DeadLetters
+    keys: PersonKeys
 
     async def publish(
         self, topic: Any, value: bytes, *, key: bytes | None = None, partition: int | None = None

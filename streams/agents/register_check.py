@@ -1,6 +1,6 @@
 """The register check agent: the county and the provincial register compared per person (反向纠察).
 
-It reads ``person-records`` (keyed ``<register>|<person key>``) as a consumer
+It reads ``person-records`` (keyed ``<register>|<ID number>``, their natural key) as a consumer
 group, so each record is judged once across workers, and looks the other
 register's record up in the local register store. A disagreement is a
 re-check task for the person's grid; agreement resolves it through the alert
@@ -48,10 +48,11 @@ def register(p: Pipeline) -> None:
             msg = event.message
             RECORDS_CONSUMED.labels(topic=name).inc()
             key = msg.key.decode() if isinstance(msg.key, bytes) else ""
-            register_name, _, person_key = key.partition("|")
-            if register_name not in ("county", "provincial") or not person_key:
-                await p.dead_letter(Rejected("schema_violation", "key is not <register>|<person key>"), msg)
+            register_name, _, id_number = key.partition("|")
+            if register_name not in ("county", "provincial") or not id_number:
+                await p.dead_letter(Rejected("schema_violation", "key is not <register>|<ID number>"), msg)
                 continue
+            person_key = p.keys.key(id_number)
             record: PersonRecord | None = None
             if msg.value is not None:
                 decoded = decode_record(PersonRecord, msg.value)
