@@ -129,3 +129,32 @@ def test_a_persons_states_under_their_old_key_move_to_the_new_key_once_and_judge
     assert adopt(view, "k2.new", ("k1.old",)) is False  # once
     assert table_state(view, "impossible_travel").get("k2.new") is not None
     assert adopt(RecordView(CountingTable()), "k2.other", ("k1.none",)) is False  # nothing to move
+
+
+def test_a_state_read_again_unchanged_is_the_value_written_not_a_new_decode() -> None:
+    table = CountingTable()
+    view = RecordView(table)
+    state = table_state(view, "fever")
+    Fever(state=state).evaluate(enriched_event("hot", temperature_c=38.0))
+    written = state.get("key-resident")
+    view.flush()
+    assert written is not None and state.get("key-resident") is written  # across records: remembered by content
+
+
+def test_a_table_changed_underneath_the_view_is_read_afresh_not_from_what_it_remembers() -> None:
+    """A recovery (or another worker, before a rebalance) writes other bytes: those are decoded, never a stale value."""
+    table = CountingTable()
+    view = RecordView(table)
+    state = table_state(view, "fever")
+    fever = Fever(state=state)
+    fever.evaluate(enriched_event("hot", temperature_c=38.0))
+    view.flush()
+    other = RecordView(table)  # a second writer over the same table, as a changelog recovery would be
+    Fever(state=table_state(other, "fever")).evaluate(
+        enriched_event("hotter", event_time=NIGHT + timedelta(minutes=1), temperature_c=39.5))
+    other.flush()
+    seen = state.get("key-resident")
+    assert seen is not None and seen.temperature_c == 39.5 and seen.event_id == "hotter"
+    del table[b"person|key-resident"]
+    view.flush()
+    assert state.get("key-resident") is None

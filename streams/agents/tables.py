@@ -11,6 +11,17 @@ processed (Faust's rule, which is why events are routed to the partition of
 their state's key), or the one ``flush(partition=...)`` names when the events
 agent judges a partition this worker owns without routing its events through
 ``rule-input`` (a ``PinnedTable``).
+
+Reading state back was a fifth of a draining worker's time (py-spy,
+``bench-results/profiles/2026-12-04-worker-drain-gil.txt``): every record
+parsed its bundles' JSON and validated each state with pydantic again, though
+nearly every value read is one this worker wrote a moment before. So bundles
+and states are remembered *by content* (``ByContent``): the JSON written or
+read maps to what it decodes to, and a read of the same bytes takes the
+decoded value. Nothing can go stale: a table changed by a recovery or by
+another worker holds other bytes, which are decoded afresh. State values are
+frozen models of tuples, so one instance serves every reader (as in
+``streams.rules.state.MemoryState``).
 """
 
 from __future__ import annotations
@@ -33,6 +44,29 @@ from streams.rules.silent import CheckpointHeard
 from streams.rules.travel import LastFix
 
 V = TypeVar("V", bound=BaseModel)
+K = TypeVar("K", str, bytes)
+T = TypeVar("T")
+
+REMEMBERED = 65_536
+"""Decoded values each ``ByContent`` holds before it starts again: about the persons of a busy hour, a few MB."""
+
+
+class ByContent(Generic[K, T]):
+    """What each JSON text (or its bytes) decodes to, for texts seen lately; bounded, forgotten all at once."""
+
+    __slots__ = ("_known", "_limit")
+
+    def __init__(self, limit: int = REMEMBERED) -> None:
+        self._known: dict[K, T] = {}
+        self._limit = limit
+
+    def get(self, raw: K) -> T | None:
+        return self._known.get(raw)
+
+    def remember(self, raw: K, value: T) -> None:
+        if len(self._known) >= self._limit:
+            self._known.clear()  # cheaper than an LRU's bookkeeping on every read; refilled within a take or two
+        self._known[raw] = value
 
 STATE_MODELS: dict[str, type[BaseModel]] = {
     "fever": FeverReading,
@@ -120,12 +154,21 @@ class RecordView:
         self._table = table
         self._bundles: dict[str, dict[str, str]] = {}
         self._dirty: set[str] = set()
+        self._decoded: ByContent[bytes, dict[str, str]] = ByContent()  # never handed out: callers get copies
 
     def _bundle(self, bundle: str) -> dict[str, str]:
         found = self._bundles.get(bundle)
         if found is None:
             raw = self._table.get(bundle.encode())
-            found = self._bundles[bundle] = json.loads(raw) if raw else {}
+            if not raw:
+                found = {}
+            else:
+                known = self._decoded.get(raw)
+                if known is None:
+                    known = json.loads(raw)
+                    self._decoded.remember(raw, known)
+                found = dict(known)
+            self._bundles[bundle] = found
         return found
 
     def get(self, bundle: str, field: str) -> str | None:
@@ -167,7 +210,9 @@ class RecordView:
                 values = self._bundles[bundle]
                 key = bundle.encode()
                 if values:
-                    table[key] = json.dumps(values, separators=(",", ":")).encode()
+                    raw = json.dumps(values, separators=(",", ":")).encode()
+                    table[key] = raw
+                    self._decoded.remember(raw, values)  # dropped from _bundles below: no one else changes it
                 elif key in table:
                     del table[key]
         finally:
@@ -202,13 +247,22 @@ class TableState(Generic[V]):
         self._prefix = f"{name}|"
         self._bundle_of = BUNDLES[name]
         self._model = model
+        self._decoded: ByContent[str, V] = ByContent()
 
     def get(self, key: str) -> V | None:
         raw = self._view.get(self._bundle_of(key), self._prefix + key)
-        return None if raw is None else self._model.model_validate_json(raw)
+        if raw is None:
+            return None
+        value = self._decoded.get(raw)
+        if value is None:
+            value = self._model.model_validate_json(raw)
+            self._decoded.remember(raw, value)
+        return value
 
     def put(self, key: str, value: V) -> None:
-        self._view.put(self._bundle_of(key), self._prefix + key, value.model_dump_json())
+        raw = value.model_dump_json()
+        self._decoded.remember(raw, value)
+        self._view.put(self._bundle_of(key), self._prefix + key, raw)
 
     def delete(self, key: str) -> None:
         self._view.delete(self._bundle_of(key), self._prefix + key)
