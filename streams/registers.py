@@ -37,6 +37,7 @@ from schemas import Checkpoint, Compound, PersonRecord, QuarantineOrder, Registe
 from streams.clients import aiokafka
 from streams.codec import Rejected, decode_record, safe_error
 from streams.master import PERSON_REGISTERS, merge_risk, person_record_key, register_key, store_key, visitor_key
+from streams.memo import ByContent
 from streams.metrics import MASTER_UPDATES, RECORDS_CONSUMED, WORKER_READY
 from streams.privacy import PersonKeys
 from streams.settings import Settings
@@ -352,14 +353,16 @@ class RegisterReplicator:
 class StoreMaster:
     """MasterData (``streams.master``) over the local register store.
 
-    The small registers (checkpoints, compounds, risk areas) keep a decoded
-    copy keyed by the stored bytes, so the hot path does not decode a
-    checkpoint per event; residents are decoded on lookup.
+    The small registers (checkpoints, compounds, risk areas) are kept decoded
+    per key until their register changes, so the hot path does not read and
+    decode a checkpoint per event; residents and quarantine orders are read
+    from the store on each lookup and decoded only when their bytes are new
+    (``ByContent``: the same people pass the gates all day).
     """
 
     def __init__(self, store: RegisterStore) -> None:
         self._store = store
-        self._decoded: dict[bytes, Any] = {}
+        self._decoded: ByContent[bytes, Any] = ByContent()
         self._small: dict[bytes, tuple[int, dict[str, Any]]] = {}  # prefix -> (store version, key -> value)
 
     def _lookup(self, prefix: bytes, key: str, decode: Callable[[bytes], Any]) -> Any:
@@ -386,14 +389,13 @@ class StoreMaster:
             return None
         hit = self._decoded.get(raw)
         if hit is None:
-            if len(self._decoded) > 50_000:
-                self._decoded.clear()
-            hit = self._decoded[raw] = decode(raw)
+            hit = decode(raw)
+            self._decoded.remember(raw, hit)
         return hit
 
     def resident(self, person_key: str) -> Resident | None:
-        raw = self._store.get(b"r|", person_key)
-        return Resident.model_validate_json(raw) if raw is not None else None
+        found: Resident | None = self._cached(self._store.get(b"r|", person_key), Resident.model_validate_json)
+        return found
 
     def checkpoints(self) -> list[Checkpoint]:
         """All checkpoints (a scan: for the silent-checkpoint tick, not the per-event path)."""
@@ -408,8 +410,9 @@ class StoreMaster:
         return found
 
     def quarantine(self, person_key: str) -> QuarantineOrder | None:
-        raw = self._store.get(b"q|", person_key)
-        return QuarantineOrder.model_validate_json(raw) if raw is not None else None
+        found: QuarantineOrder | None = self._cached(self._store.get(b"q|", person_key),
+                                                     QuarantineOrder.model_validate_json)
+        return found
 
     def dwelling_size(self, dwelling_id: str) -> int:
         return _dwelling_value(self._store.get(_DWELLING, dwelling_id))[0]

@@ -12,16 +12,10 @@ their state's key), or the one ``flush(partition=...)`` names when the events
 agent judges a partition this worker owns without routing its events through
 ``rule-input`` (a ``PinnedTable``).
 
-Reading state back was a fifth of a draining worker's time (py-spy,
-``bench-results/profiles/2026-12-04-worker-drain-gil.txt``): every record
-parsed its bundles' JSON and validated each state with pydantic again, though
-nearly every value read is one this worker wrote a moment before. So bundles
-and states are remembered *by content* (``ByContent``): the JSON written or
-read maps to what it decodes to, and a read of the same bytes takes the
-decoded value. Nothing can go stale: a table changed by a recovery or by
-another worker holds other bytes, which are decoded afresh. State values are
-frozen models of tuples, so one instance serves every reader (as in
-``streams.rules.state.MemoryState``).
+Every record used to parse its bundles' JSON and validate each state again,
+though nearly every value read is one this worker wrote a moment before: so
+bundles and states are remembered by content (``streams.memo.ByContent``),
+what is written as well as what is read.
 """
 
 from __future__ import annotations
@@ -37,6 +31,7 @@ from pydantic import BaseModel
 
 from schemas import Alert
 from streams.alertbook import Published
+from streams.memo import ByContent
 from streams.rules.bypass import GateHistory, PendingChecks
 from streams.rules.fever import FeverReading
 from streams.rules.overcrowded import DwellingSeen
@@ -44,30 +39,6 @@ from streams.rules.silent import CheckpointHeard
 from streams.rules.travel import LastFix
 
 V = TypeVar("V", bound=BaseModel)
-K = TypeVar("K", str, bytes)
-T = TypeVar("T")
-
-REMEMBERED = 65_536
-"""Decoded values each ``ByContent`` holds before it starts again: about the persons of a busy hour, a few MB."""
-
-
-class ByContent(Generic[K, T]):
-    """What each JSON text (or its bytes) decodes to, for texts seen lately; bounded, forgotten all at once."""
-
-    __slots__ = ("_known", "_limit")
-
-    def __init__(self, limit: int = REMEMBERED) -> None:
-        self._known: dict[K, T] = {}
-        self._limit = limit
-
-    def get(self, raw: K) -> T | None:
-        return self._known.get(raw)
-
-    def remember(self, raw: K, value: T) -> None:
-        if len(self._known) >= self._limit:
-            self._known.clear()  # cheaper than an LRU's bookkeeping on every read; refilled within a take or two
-        self._known[raw] = value
-
 STATE_MODELS: dict[str, type[BaseModel]] = {
     "fever": FeverReading,
     "bypass_entry": GateHistory,
