@@ -13,6 +13,12 @@ Python, each phase on its own:
 * ``finding_record``: each finding to its ``FindingRecord``, its JSON and its fingerprint (the record
   and the key the worker publishes).
 
+``state="table"`` runs the stateful phase on the worker's own state path instead
+(``TableState`` over a ``RecordView`` of an in-memory table, flushed every
+``take_events`` events as the events agent flushes after each take: every
+state serialised to JSON and read back from it), so the split shows what the
+worker pays for state beyond the rules themselves.
+
 ``engine_eps`` is events over the sum of those phases. ``encode`` (each enriched
 event to JSON, which the events agent publishes and routes) is timed too but
 reported apart, outside ``engine_eps``; so is ``gc_s``: the cyclic garbage
@@ -46,10 +52,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from schemas import EnrichedEvent, Event
 from streams.agents.judge import silence_event
+from streams.agents.tables import RecordView, table_state
 from streams.catalogue import load_catalogue
 from streams.codec import DecodedBatch, decode_batch
 from streams.engine import Engine, Family
@@ -67,6 +74,12 @@ PHASES = ("decode", "enrich", "per_event", "stateful", "finding_record")
 DETECTED_AT = datetime(2020, 2, 8, tzinfo=UTC)
 """A fixed detection time, so the findings' records are the same on every run."""
 SECRET = b"bench-engine"
+
+
+class _MemoryTable(dict[bytes, bytes]):
+    """A Faust table's part ``RecordView`` uses: bytes by bytes, and the partition a flush pins (ignored here)."""
+
+    pinned: int | None = None
 
 
 @dataclass
@@ -100,6 +113,8 @@ def run_engine_bench(
     fingerprints: bool = False,
     street: Street | None = None,
     profiler: cProfile.Profile | None = None,
+    state: Literal["memory", "table"] = "memory",
+    take_events: int = 20,
 ) -> dict[str, Any]:
     """Time the engine over ``events`` simulated events against ``residents`` residents; the figures as a dict.
 
@@ -110,7 +125,11 @@ def run_engine_bench(
     street = street if street is not None else build_street(seed=seed, residents=residents)
     keys = PersonKeys(secret=SECRET)
     enricher = Enricher(master=memory_master(street, keys), keys=keys)
-    engine = Engine(load_catalogue(), states=lambda _rule: MemoryState())
+    view = RecordView(_MemoryTable()) if state == "table" else None
+    if view is not None:
+        engine = Engine(load_catalogue(), states=lambda rule: table_state(view, rule))
+    else:
+        engine = Engine(load_catalogue(), states=lambda _rule: MemoryState())
     checkpoints = street.checkpoints
     setup_s = time.perf_counter() - t_setup
     gc.collect()
@@ -155,7 +174,7 @@ def run_engine_bench(
                 found.extend((f, e) for f in engine.per_event(e))
                 routed.append((engine.routes(e), e))
             t4 = perf()
-            for routes, e in routed:
+            for n, (routes, e) in enumerate(routed, 1):
                 at = e.event_time
                 if watermark is not None and at < watermark - lateness:
                     late += 1
@@ -172,6 +191,10 @@ def run_engine_bench(
                 if confirmed is None or watermark - confirmed >= CONFIRM_EVERY:
                     confirmed = watermark
                     found.extend(engine.confirm(watermark))
+                if view is not None and n % take_events == 0:
+                    view.flush()
+            if view is not None:
+                view.flush()
             t5 = perf()
             records = [to_record(f, e, detected_at=DETECTED_AT) for f, e in found]
             wire = [(fingerprint_of(r).encode(), r.model_dump_json().encode()) for r in records]
@@ -206,7 +229,8 @@ def run_engine_bench(
     engine_ns = sum(ns[name] for name in PHASES)
     result: dict[str, Any] = {
         "config": {"residents": residents, "events": events, "seed": seed, "chunk_records": chunk_records,
-                   "batch_events": 50, "batch_seconds": 60.0},
+                   "batch_events": 50, "batch_seconds": 60.0, "state": state,
+                   **({"take_events": take_events} if state == "table" else {})},
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
         "events": n_events,
         "records": n_records,
@@ -240,7 +264,7 @@ def report(result: dict[str, Any]) -> str:
     """The figures as a few lines for the terminal."""
     cfg = result["config"]
     out = [f"engine alone: {result['events']:,} events in {result['records']:,} uploads, "
-           f"{cfg['residents']:,} residents (setup {result['setup_s']:.1f} s, not timed)"]
+           f"{cfg['residents']:,} residents, {cfg['state']} state (setup {result['setup_s']:.1f} s, not timed)"]
     for name, fig in result["phases"].items():
         extra = "   (not in engine_eps)" if name not in PHASES else ""
         out.append(f"  {name:<15} {fig['us_per_event']:>8.2f} µs/event {fig['eps']:>12,} events/s{extra}")
@@ -263,6 +287,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--events", type=int, default=200_000, help="events to run through the engine (default 200,000)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
+    p.add_argument("--state", choices=("memory", "table"), default="memory",
+                   help="rule state in memory (the rules alone), or the worker's: JSON in a table, flushed per take")
     p.add_argument("--profile", type=Path, default=None,
                    help="profile the timed phases with cProfile, stats to this file (timings are then inflated)")
 
@@ -270,10 +296,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run_from_args(args: argparse.Namespace) -> int:
     if args.profile is not None:
         profiler = cProfile.Profile()
-        result = run_engine_bench(args.residents, args.events, seed=args.seed, profiler=profiler)
+        result = run_engine_bench(args.residents, args.events, seed=args.seed, profiler=profiler, state=args.state)
         profiler.dump_stats(str(args.profile))
     else:
-        result = run_engine_bench(args.residents, args.events, seed=args.seed)
+        result = run_engine_bench(args.residents, args.events, seed=args.seed, state=args.state)
     print(report(result))
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -34,3 +34,12 @@ def test_the_engine_finds_the_same_as_before_on_a_simulated_run() -> None:
     assert result["events"] == 20000
     assert result["enriched_digest"] == enriched.removeprefix("# enriched ")
     assert result["fingerprints"] == lines
+
+
+def test_the_workers_state_path_finds_the_same_as_state_in_memory() -> None:
+    """Rule state written to JSON in a table and read back from it, flushed per take as the worker does."""
+    _header, enriched, *lines = GOLDEN.read_text(encoding="utf-8").splitlines()
+    result = run_engine_bench(2000, 20000, fingerprints=True, state="table", take_events=7)
+    assert result["config"]["state"] == "table"
+    assert result["enriched_digest"] == enriched.removeprefix("# enriched ")
+    assert result["fingerprints"] == lines
