@@ -15,7 +15,7 @@ import faust
 
 from schemas import Alert
 from sinks import ClickHouseSink
-from streams import watchdog
+from streams import gcpause, watchdog
 from streams.agents import alerting, judge, register_check
 from streams.agents import events as events_agent
 from streams.agents import sink as sink_agents
@@ -150,6 +150,12 @@ def create_app(settings: Settings, resources: WorkerResources, catalogue: Catalo
         await watchdog.run(app, stall_watch, ready=replicator.caught_up)
 
     app.task(watch_for_stalls)
+    if settings.stream.gc_freeze:
+        async def keep_gc_pauses_short() -> None:
+            await replicator.caught_up.wait()  # the start-up's heap, registers loaded, frozen before any event
+            await gcpause.run(gcpause.install(unfreeze_every_s=settings.stream.gc_unfreeze_every_s))
+
+        app.task(keep_gc_pauses_short)
     feeder = sink_agents.register(pipeline, resources.sink_runner)
     events_agent.register(pipeline, feeder, partition_judge, deliver, ownership,
                           state_changelog=rule_state.changelog_topic.get_topic_name())

@@ -64,6 +64,16 @@ ALERT_LATENCY = Histogram(
     "From the triggering record's Kafka timestamp (upload time) to the alert being produced.",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
 )
+GC_PAUSE = Histogram(
+    "gridwatch_gc_pause_seconds",
+    "How long each garbage collection held the worker (the GIL, so every agent), by generation.",
+    ["generation"],
+    buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+)
+GC_FROZEN_OBJECTS = Gauge(
+    "gridwatch_gc_frozen_objects",
+    "Objects in the collector's permanent generation (survivors of a full collection, skipped by later ones).",
+)
 SINK_ROWS = Counter(
     "gridwatch_sink_rows_total",
     "Rows written to ClickHouse, by table.",

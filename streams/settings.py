@@ -158,6 +158,16 @@ class StreamSettings(BaseModel):
                     "every hand-over through rule-input and findings, as to another worker (to compare, and to test "
                     "that path on one worker).",
     )
+    gc_freeze: bool = Field(
+        default=True,
+        description="Freeze what survives each full garbage collection (streams/gcpause.py), so the next one does "
+                    "not walk the whole long-lived heap while every event waits.",
+    )
+    gc_unfreeze_every_s: float = Field(
+        default=3600.0, ge=0,
+        description="Hand the frozen objects back to the collector this often, so a reference cycle among them is "
+                    "freed after all; 0 never does.",
+    )
 
 
 class AlertSettings(BaseModel):

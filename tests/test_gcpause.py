@@ -1,0 +1,57 @@
+"""Garbage-collector pauses: survivors of a full collection frozen, handed back to the collector now and then."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+
+from streams.gcpause import PauseClock, run, settle
+
+
+def test_a_full_collection_makes_a_freeze_due_once() -> None:
+    clock = PauseClock(unfreeze_every_s=3600, last_unfreeze=0.0)
+    assert clock.due(10.0) is None
+    clock.collected(0)
+    clock.collected(1)
+    assert clock.due(11.0) is None  # young collections walk little: nothing to freeze for
+    clock.collected(2)
+    assert clock.due(12.0) == "freeze"
+    assert clock.due(13.0) is None
+
+
+def test_the_frozen_objects_go_back_to_the_collector_every_interval() -> None:
+    clock = PauseClock(unfreeze_every_s=60, last_unfreeze=0.0)
+    clock.collected(2)
+    assert clock.due(59.0) == "freeze"
+    clock.collected(2)
+    assert clock.due(60.0) == "unfreeze"  # and the freeze it would have made waits for the next full collection
+    assert clock.due(61.0) is None
+    assert clock.due(119.0) is None
+    assert clock.due(120.0) == "unfreeze"
+
+
+def test_no_unfreeze_when_the_interval_is_zero() -> None:
+    clock = PauseClock(unfreeze_every_s=0, last_unfreeze=0.0)
+    assert clock.due(10**9) is None
+
+
+def test_settling_freezes_what_is_alive_and_the_loop_freezes_after_a_full_collection() -> None:
+    try:
+        settle()
+        assert gc.get_freeze_count() > 0
+        gc.unfreeze()
+        kept = [[i] for i in range(10_000)]  # survivors of the next full collection
+        clock = PauseClock(unfreeze_every_s=3600, last_unfreeze=0.0)
+        gc.collect()
+        clock.collected(2)
+
+        async def one_round() -> None:
+            task = asyncio.ensure_future(run(clock, monotonic=lambda: 1.0))
+            while clock.full_since_freeze:
+                await asyncio.sleep(0.05)
+            task.cancel()
+
+        asyncio.run(asyncio.wait_for(one_round(), timeout=30))
+        assert gc.get_freeze_count() >= len(kept)
+    finally:
+        gc.unfreeze()
