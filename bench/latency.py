@@ -3,8 +3,9 @@
 Two measurements against a running worker, both timed by one listener on the
 ``alerts`` topic:
 
-* **the curve**: a street-like load (the simulator's traffic, whose own
-  alerts come from many subjects, places and rules) plus a probe stream (a
+* **the curve**: a street-like load (the simulator's traffic, continuing the
+  backlog's timeline (``bench.traffic``), whose own alerts come from many
+  subjects, places and rules) plus a probe stream (a
   fever or a red code for a different resident at their own gate every
   ``PROBE_EVERY`` uploads), offered at each rate in turn; per point the
   achieved rate and p50/p95/p99/max. The curve stops at the first point the
@@ -37,8 +38,9 @@ from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
+from bench.traffic import Timeline
 from schemas import EventBatch, HealthCode, Passage
-from streams.simulate import Street, generate_day
+from streams.simulate import Street
 
 CURVE_EPS: tuple[int, ...] = (500, 1_000, 2_000, 5_000, 10_000, 20_000)
 TIMED_BY_CLOCK = frozenset({"silent_checkpoint", "bypass_entry"})
@@ -190,12 +192,9 @@ def _wait(condition: Callable[[], bool], timeout: float, every: float = 0.05) ->
     return condition()
 
 
-def _load(street: Street, subjects: ProbeSubjects, *, seed: int, day: date, events: int, batch_events: int,
-          batch_seconds: float) -> Iterator[EventBatch]:
-    """The simulator's traffic with a probe every ``PROBE_EVERY`` uploads."""
-    batches = generate_day(street, seed=seed, day=day, incidents=False, events=events,
-                           batch_events=batch_events, batch_seconds=batch_seconds)
-    for i, batch in enumerate(batches):
+def _load(timeline: Timeline, street: Street, subjects: ProbeSubjects, *, events: int) -> Iterator[EventBatch]:
+    """The next ``events`` of the street's traffic with a probe every ``PROBE_EVERY`` uploads."""
+    for i, batch in enumerate(timeline.take(events)):
         if i % PROBE_EVERY == 0:
             source, probe = _probe_event(street, subjects, batch.events[-1].event_time)
             yield EventBatch(batch_id=f"{batch.batch_id}-probe", source=source, events=(probe,))
@@ -207,13 +206,13 @@ class LatencyRun:
     """One worker under measurement: where to send, how to read its progress."""
 
     street: Street
+    timeline: Timeline
+    """Where the backlog stopped: the curve's load goes on from there."""
     producer: KafkaProducer
     events_topic: str
     listener: AlertListener
     consumed: Callable[[], float]
     """The worker's count of events consumed (from its /metrics)."""
-    batch_events: int = 50
-    batch_seconds: float = 60.0
     say: Callable[[str], None] = print
     next_day: date = date(2020, 6, 1)
     repeats_coalesced: bool = False
@@ -222,7 +221,7 @@ class LatencyRun:
     def __post_init__(self) -> None:
         self.subjects = ProbeSubjects(self.street)
 
-    def point(self, offered_eps: int, seconds: float, seed: int) -> dict[str, Any]:
+    def point(self, offered_eps: int, seconds: float) -> dict[str, Any]:
         """Offer ``offered_eps`` for ``seconds``; wait until the worker consumed it all and every probe alerted."""
         n_target = max(1, int(offered_eps * seconds))
         sender = Sender(self.producer, self.events_topic)
@@ -233,8 +232,7 @@ class LatencyRun:
         t0 = time.monotonic()
         wall0 = time.time()
         sent_events = 0
-        for batch in _load(self.street, self.subjects, seed=seed, day=self.next_day, events=n_target,
-                           batch_events=self.batch_events, batch_seconds=self.batch_seconds):
+        for batch in _load(self.timeline, self.street, self.subjects, events=n_target):
             wait = t0 + sent_events / offered_eps - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
@@ -245,7 +243,7 @@ class LatencyRun:
             last_time = batch.events[-1].event_time
         self.producer.flush()
         offered_s = time.monotonic() - t0
-        if last_time is not None:  # the next point's events come after this one's: none of them is late
+        if last_time is not None:  # the idle probe's day comes after the load's: none of its events is late
             self.next_day = last_time.date() + timedelta(days=1)
 
         drain_timeout = max(120.0, 6 * seconds)
@@ -273,10 +271,10 @@ class LatencyRun:
                  + (" (saturated)" if point["saturated"] else ""))
         return point
 
-    def curve(self, rates: tuple[int, ...], seconds: float, seed: int) -> list[dict[str, Any]]:
+    def curve(self, rates: tuple[int, ...], seconds: float) -> list[dict[str, Any]]:
         points = []
-        for k, eps in enumerate(rates):
-            point = self.point(eps, seconds, seed + k)
+        for eps in rates:
+            point = self.point(eps, seconds)
             points.append(point)
             if point["saturated"]:
                 break

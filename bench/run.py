@@ -37,12 +37,13 @@ from kafka import KafkaConsumer, KafkaProducer
 
 from bench.engine import run_engine_bench
 from bench.latency import CURVE_EPS, AlertListener, LatencyRun
+from bench.traffic import Timeline
 from schemas import EventBatch
 from streams.clients import kafka_python, records_to_end
 from streams.process import WorkerProcess, free_port, settings_env
 from streams.scrape import Samples, metric, scrape, total
 from streams.settings import REPO_ROOT, Settings
-from streams.simulate import Street, build_street, generate_day, publish_master_data
+from streams.simulate import Street, build_street, publish_master_data
 from streams.simulate.run import producer_for
 from streams.topics import create_topic, ensure_topics
 
@@ -140,13 +141,11 @@ def _publish_all(settings: Settings, street: Street, cfg: BenchConfig) -> dict[s
         producer.close()
 
 
-def _publish_backlog(settings: Settings, street: Street, cfg: BenchConfig) -> dict[str, Any]:
+def _publish_backlog(settings: Settings, timeline: Timeline, cfg: BenchConfig) -> dict[str, Any]:
     producer = producer_for(settings)
     try:
         t0 = time.monotonic()
-        batches = generate_day(street, seed=cfg.seed, events=cfg.events, batch_events=cfg.batch_events,
-                               batch_seconds=cfg.batch_seconds)
-        n_events, n_batches = _publish_events(producer, settings.kafka.topic("events"), batches)
+        n_events, n_batches = _publish_events(producer, settings.kafka.topic("events"), timeline.take(cfg.events))
         dt = time.monotonic() - t0
         _say(f"backlog published: {n_events:,} events in {n_batches:,} records in {dt:.1f} s")
         return {"events": n_events, "records": n_batches, "publish_s": dt}
@@ -223,9 +222,10 @@ def _stop_all() -> None:
     _RUNNING.clear()
 
 
-def _workers_run(base: Settings, street: Street, cfg: BenchConfig, *, prefix: str, n_workers: int,
-                 work: Path) -> tuple[dict[str, Any], list[WorkerProcess], list[Settings]]:
-    """Registers in, workers load them and stop, backlog in, workers restart and replay it."""
+def _workers_run(base: Settings, street: Street, timeline: Timeline, cfg: BenchConfig, *, prefix: str,
+                 n_workers: int, work: Path) -> tuple[dict[str, Any], list[WorkerProcess], list[Settings]]:
+    """Registers in, workers load them and stop, backlog in (the first of ``timeline``), workers restart and
+    replay it."""
     app_id = f"bench-{prefix.strip('.')}"
     settings_list = [_events_settings(base, prefix=prefix, app_id=app_id, data_dir=work / f"w{i}",
                                       partitions=cfg.partitions) for i in range(n_workers)]
@@ -246,7 +246,7 @@ def _workers_run(base: Settings, street: Street, cfg: BenchConfig, *, prefix: st
     phase["load_peak_rss_mb"] = max(w.peak_rss_mb() for w in workers)
     for w in workers:
         w.stop()
-    phase |= {"backlog": _publish_backlog(settings_list[0], street, cfg)}
+    phase |= {"backlog": _publish_backlog(settings_list[0], timeline, cfg)}
     restart: list[float] = []
     _start_together(workers)
     for w, s in zip(workers, settings_list, strict=True):
@@ -285,19 +285,23 @@ def _count_output_ids(settings: Settings, expected: int) -> dict[str, int]:
 # --- latency ---------------------------------------------------------------------------
 
 
-def _latency(settings: Settings, street: Street, cfg: BenchConfig) -> dict[str, Any]:
+def _timeline(street: Street, cfg: BenchConfig) -> Timeline:
+    return Timeline(street, seed=cfg.seed, batch_events=cfg.batch_events, batch_seconds=cfg.batch_seconds)
+
+
+def _latency(settings: Settings, street: Street, timeline: Timeline, cfg: BenchConfig) -> dict[str, Any]:
     """The latency-vs-load curve and the idle probe against the running worker (``bench.latency``)."""
     listener = AlertListener(settings.kafka.bootstrap, settings.kafka.topic("alerts"))
     producer = producer_for(settings)
     port = settings.metrics.port
     try:
-        run = LatencyRun(street=street, producer=producer, events_topic=settings.kafka.topic("events"),
-                         listener=listener, consumed=lambda: total(scrape(port), "gridwatch_events_consumed_total"),
-                         batch_events=cfg.batch_events, batch_seconds=cfg.batch_seconds, say=_say,
+        run = LatencyRun(street=street, timeline=timeline, producer=producer,
+                         events_topic=settings.kafka.topic("events"), listener=listener,
+                         consumed=lambda: total(scrape(port), "gridwatch_events_consumed_total"), say=_say,
                          repeats_coalesced=settings.alerts.repeat_interval_s > 0)
         _say(f"latency curve: {', '.join(f'{r:,}' for r in cfg.latency_curve)} events/s offered, "
              f"{cfg.latency_seconds:.0f} s each")
-        curve = run.curve(cfg.latency_curve, cfg.latency_seconds, seed=cfg.seed + 100)
+        curve = run.curve(cfg.latency_curve, cfg.latency_seconds)
         _say(f"idle probe: {cfg.probe_events} single events")
         probe = run.probe(cfg.probe_events)
     finally:
@@ -359,14 +363,16 @@ def _run_bench(base: Settings, cfg: BenchConfig) -> dict[str, Any]:
     run.phases["engine"] = run_engine_bench(cfg.residents, min(cfg.events, 200_000), street=street)
     _say(f"engine alone: {run.phases['engine']['engine_eps']:,} events/s")
 
-    one, workers, settings_list = _workers_run(base, street, cfg, prefix=f"b{tag}a.", n_workers=1, work=work / "a")
+    timeline = _timeline(street, cfg)  # the backlog, then the latency curve's load where it stopped
+    one, workers, settings_list = _workers_run(base, street, timeline, cfg, prefix=f"b{tag}a.", n_workers=1,
+                                               work=work / "a")
     run.phases["one_worker"] = one
     a_settings = settings_list[0]
     try:
         run.phases["one_worker"]["exactly_once"] = _count_output_ids(a_settings, one["backlog"]["events"])
         _say("measuring latency: event to alert revision")
         before = scrape(a_settings.metrics.port)
-        run.phases["latency"] = _latency(a_settings, street, cfg)
+        run.phases["latency"] = _latency(a_settings, street, timeline, cfg)
         # the worker's own view (record timestamp to alert produced), to split the delay
         after = scrape(a_settings.metrics.port)
         run.phases["latency"]["worker_histogram"] = {
@@ -396,8 +402,8 @@ def _run_bench(base: Settings, cfg: BenchConfig) -> dict[str, Any]:
     run.phases["peers"] = peers
 
     if cfg.two_workers:
-        two, workers2, settings2 = _workers_run(base, street, cfg, prefix=f"b{tag}f.", n_workers=2,
-                                                work=work / "f")
+        two, workers2, settings2 = _workers_run(base, street, _timeline(street, cfg), cfg, prefix=f"b{tag}f.",
+                                                n_workers=2, work=work / "f")
         for w in workers2:
             w.stop()
         two["exactly_once"] = _count_output_ids(settings2[0], two["backlog"]["events"])
