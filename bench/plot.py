@@ -42,6 +42,11 @@ def plot(figures: dict[str, Any], path: Path) -> None:
         if p["p99"] is not None:
             curve.annotate(f"{p['achieved_eps']:,.0f} done", (p["offered_eps"], p["p99"]), fontsize=7,
                            textcoords="offset points", xytext=(4, 4))
+    two = figures.get("two_workers_latency_curve") or []
+    xs = [p["offered_eps"] for p in two if p["p99"] is not None]
+    if xs:
+        curve.plot(xs, [p["p99"] for p in two if p["p99"] is not None], "--s", label="p99, two workers",
+                   markersize=4, color="#805ad5")
     probe = figures["probe_ms"]
     if probe["p99"] is not None:
         curve.axhline(probe["p99"], linestyle="--", color="#a0aec0")
@@ -51,7 +56,7 @@ def plot(figures: dict[str, Any], path: Path) -> None:
     curve.set_yscale("log")
     curve.set_xlabel("events/s offered (label: events/s achieved)")
     curve.set_ylabel("event to alert revision, ms")
-    curve.set_title("latency vs load, one worker")
+    curve.set_title("latency vs load, one worker" + (" (and two)" if xs else ""))
     curve.legend(fontsize=8)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -289,15 +289,18 @@ def _timeline(street: Street, cfg: BenchConfig) -> Timeline:
     return Timeline(street, seed=cfg.seed, batch_events=cfg.batch_events, batch_seconds=cfg.batch_seconds)
 
 
-def _latency(settings: Settings, street: Street, timeline: Timeline, cfg: BenchConfig) -> dict[str, Any]:
-    """The latency-vs-load curve and the idle probe against the running worker (``bench.latency``)."""
+def _latency(settings: Settings, street: Street, timeline: Timeline, cfg: BenchConfig,
+             ports: list[int] | None = None) -> dict[str, Any]:
+    """The latency-vs-load curve and the idle probe against the running workers (``bench.latency``), whose
+    metrics are on ``ports`` (default: the one of ``settings``); with the workers' own histogram of it."""
     listener = AlertListener(settings.kafka.bootstrap, settings.kafka.topic("alerts"))
     producer = producer_for(settings)
-    port = settings.metrics.port
+    ports = ports or [settings.metrics.port]
+    before = _scrape_all(ports)
     try:
         run = LatencyRun(street=street, timeline=timeline, producer=producer,
                          events_topic=settings.kafka.topic("events"), listener=listener,
-                         consumed=lambda: total(scrape(port), "gridwatch_events_consumed_total"), say=_say,
+                         consumed=lambda: _sum(_scrape_all(ports), "gridwatch_events_consumed_total"), say=_say,
                          repeats_coalesced=settings.alerts.repeat_interval_s > 0)
         _say(f"latency curve: {', '.join(f'{r:,}' for r in cfg.latency_curve)} events/s offered, "
              f"{cfg.latency_seconds:.0f} s each")
@@ -307,7 +310,14 @@ def _latency(settings: Settings, street: Street, timeline: Timeline, cfg: BenchC
     finally:
         producer.close()
         listener.close()
-    return {"curve": curve, "probe": probe}
+    after = _scrape_all(ports)
+    histogram: dict[str, float] = {}  # the workers' own view (record timestamp to alert produced), to split the delay
+    for was, now in zip(before, after, strict=True):
+        for (name, labels), value in now.items():
+            if name == "gridwatch_alert_latency_seconds_bucket":
+                le = dict(labels).get("le", "")
+                histogram[le] = histogram.get(le, 0.0) + value - was.get((name, labels), 0.0)
+    return {"curve": curve, "probe": probe, "worker_histogram": histogram}
 
 
 # --- subprocess phases -------------------------------------------------------------------
@@ -371,15 +381,7 @@ def _run_bench(base: Settings, cfg: BenchConfig) -> dict[str, Any]:
     try:
         run.phases["one_worker"]["exactly_once"] = _count_output_ids(a_settings, one["backlog"]["events"])
         _say("measuring latency: event to alert revision")
-        before = scrape(a_settings.metrics.port)
         run.phases["latency"] = _latency(a_settings, street, timeline, cfg)
-        # the worker's own view (record timestamp to alert produced), to split the delay
-        after = scrape(a_settings.metrics.port)
-        run.phases["latency"]["worker_histogram"] = {
-            dict(labels).get("le", ""): after[(name, labels)] - before.get((name, labels), 0.0)
-            for (name, labels) in after
-            if name == "gridwatch_alert_latency_seconds_bucket"
-        }
     finally:
         for w in workers:
             try:
@@ -402,11 +404,19 @@ def _run_bench(base: Settings, cfg: BenchConfig) -> dict[str, Any]:
     run.phases["peers"] = peers
 
     if cfg.two_workers:
-        two, workers2, settings2 = _workers_run(base, street, _timeline(street, cfg), cfg, prefix=f"b{tag}f.",
-                                                n_workers=2, work=work / "f")
-        for w in workers2:
-            w.stop()
-        two["exactly_once"] = _count_output_ids(settings2[0], two["backlog"]["events"])
+        timeline2 = _timeline(street, cfg)
+        two, workers2, settings2 = _workers_run(base, street, timeline2, cfg, prefix=f"b{tag}f.", n_workers=2,
+                                                work=work / "f")
+        try:
+            two["exactly_once"] = _count_output_ids(settings2[0], two["backlog"]["events"])
+            _say("two workers: latency, event to alert revision")
+            two["latency"] = _latency(settings2[0], street, timeline2, cfg, ports=[s.metrics.port for s in settings2])
+        finally:
+            for w in workers2:
+                try:
+                    w.stop()
+                except subprocess.TimeoutExpired:
+                    run.phases.setdefault("notes", []).append("a worker did not stop within 60 s and was killed")
         run.phases["two_workers"] = two
 
     run.figures = _figures(run)
@@ -445,6 +455,10 @@ def _figures(run: Run) -> dict[str, Any]:
         "peak_rss_mb": one["peak_rss_mb"],
         "restart_s": one["restart_s"],
         "two_workers_eps": two.get("eps"),
+        "two_workers_latency_curve": [{k: p[k] for k in ("offered_eps", "achieved_eps", "p50", "p95", "p99", "max")}
+                                      for p in two.get("latency", {}).get("curve", [])],
+        "two_workers_probe_ms": {k: two["latency"]["probe"][k] for k in ("p50", "p99", "max")}
+        if "latency" in two else None,
         "lost": exact["lost"],
         "duplicated": exact["duplicated"],
         "events": one["backlog"]["events"],

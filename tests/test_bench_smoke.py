@@ -21,6 +21,7 @@ pytestmark = pytest.mark.integration
 KEYS = {
     "throughput_eps", "limit_eps", "ratio_to_limit", "peers", "latency_ms", "peak_rss_mb",
     "restart_s", "two_workers_eps", "lost", "duplicated", "latency_curve", "probe_ms",
+    "two_workers_latency_curve", "two_workers_probe_ms",
 }
 
 
@@ -53,6 +54,10 @@ def test_benchmark_at_smoke_size_writes_json_and_plot_with_no_event_lost_or_dupl
     assert result["events"] == 3000
     assert result["lost"] == 0 and result["duplicated"] == 0
     assert result["throughput_eps"] > 0 and result["limit_eps"] > 0 and result["two_workers_eps"] > 0
+    # two workers of one group, one per core: the same curve and probe, every probe alerted by whichever owns it
+    two = result["two_workers_latency_curve"][0]
+    assert two["achieved_eps"] > 0 and two["p50"] is not None and two["p50"] <= two["p99"]
+    assert result["phases"]["two_workers"]["latency"]["probe"]["alerted"] == 10
     assert result["machine"]["git_revision"]
     png = out.with_suffix(".png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
