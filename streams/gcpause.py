@@ -17,8 +17,10 @@ outlive its use, so every ``unfreeze_every_s`` the frozen set is handed back
 to the collector, and the next full collection looks at everything once more.
 
 ``PauseClock`` is the pure part (what to do, when); ``install`` wires it to
-``gc.callbacks`` and the metrics, and ``run`` is the loop that freezes. The
-freeze runs from the event loop, never inside a collector callback.
+``gc.callbacks``, and ``run`` is the loop that freezes and reports. The
+freeze and the metrics run from the event loop, never inside a collector
+callback (which may interrupt any thread anywhere, the metrics scrape's
+included: it only notes the pause).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import asyncio
 import gc
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,9 +49,12 @@ class PauseClock:
     unfreeze_every_s: float
     full_since_freeze: bool = False
     last_unfreeze: float = field(default=0.0)
+    pauses: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=100_000))
+    """(generation, seconds) of each collection since the loop last reported them."""
 
-    def collected(self, generation: int) -> None:
-        """A collection of ``generation`` has finished."""
+    def collected(self, generation: int, seconds: float = 0.0) -> None:
+        """A collection of ``generation`` has finished after ``seconds``."""
+        self.pauses.append((generation, seconds))
         if generation == 2:
             self.full_since_freeze = True
 
@@ -65,7 +71,7 @@ class PauseClock:
 
 
 class _Timer:
-    """Times each collection for the histogram, through ``gc.callbacks``."""
+    """Times each collection, through ``gc.callbacks``."""
 
     def __init__(self, clock: PauseClock) -> None:
         self._clock = clock
@@ -75,9 +81,7 @@ class _Timer:
         if phase == "start":
             self._started = time.perf_counter()
             return
-        generation = int(info.get("generation", 0))
-        GC_PAUSE.labels(generation=str(generation)).observe(time.perf_counter() - self._started)
-        self._clock.collected(generation)
+        self._clock.collected(int(info.get("generation", 0)), time.perf_counter() - self._started)
 
 
 def install(*, unfreeze_every_s: float) -> PauseClock:
@@ -85,7 +89,7 @@ def install(*, unfreeze_every_s: float) -> PauseClock:
     clock = PauseClock(unfreeze_every_s=unfreeze_every_s, last_unfreeze=time.monotonic())
     gc.callbacks.append(_Timer(clock))
     settle()
-    clock.full_since_freeze = False
+    clock.full_since_freeze = False  # settled: nothing new to freeze yet
     return clock
 
 
@@ -97,9 +101,12 @@ def settle() -> None:
 
 
 async def run(clock: PauseClock, *, monotonic: Callable[[], float] = time.monotonic) -> None:
-    """Freeze after each full collection; hand the frozen set back every ``unfreeze_every_s``."""
+    """Freeze after each full collection; hand the frozen set back every ``unfreeze_every_s``; report the pauses."""
     while True:
         await asyncio.sleep(FREEZE_CHECK_S)
+        while clock.pauses:
+            generation, seconds = clock.pauses.popleft()
+            GC_PAUSE.labels(generation=str(generation)).observe(seconds)
         what = clock.due(monotonic())
         if what == "freeze":
             gc.freeze()

@@ -30,6 +30,13 @@ def test_the_frozen_objects_go_back_to_the_collector_every_interval() -> None:
     assert clock.due(120.0) == "unfreeze"
 
 
+def test_pauses_are_noted_for_the_loop_to_report() -> None:
+    clock = PauseClock(unfreeze_every_s=0)
+    clock.collected(0, 0.001)
+    clock.collected(2, 0.25)
+    assert list(clock.pauses) == [(0, 0.001), (2, 0.25)]
+
+
 def test_no_unfreeze_when_the_interval_is_zero() -> None:
     clock = PauseClock(unfreeze_every_s=0, last_unfreeze=0.0)
     assert clock.due(10**9) is None
@@ -53,5 +60,6 @@ def test_settling_freezes_what_is_alive_and_the_loop_freezes_after_a_full_collec
 
         asyncio.run(asyncio.wait_for(one_round(), timeout=30))
         assert gc.get_freeze_count() >= len(kept)
+        assert not clock.pauses  # reported to gridwatch_gc_pause_seconds by the loop
     finally:
         gc.unfreeze()
