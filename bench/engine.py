@@ -126,10 +126,8 @@ def run_engine_bench(
     keys = PersonKeys(secret=SECRET)
     enricher = Enricher(master=memory_master(street, keys), keys=keys)
     view = RecordView(_MemoryTable()) if state == "table" else None
-    if view is not None:
-        engine = Engine(load_catalogue(), states=lambda rule: table_state(view, rule))
-    else:
-        engine = Engine(load_catalogue(), states=lambda _rule: MemoryState())
+    engine = Engine(load_catalogue(),
+                    states=lambda rule: table_state(view, rule) if view is not None else MemoryState())
     checkpoints = street.checkpoints
     setup_s = time.perf_counter() - t_setup
     gc.collect()

@@ -222,6 +222,16 @@ def _stop_all() -> None:
     _RUNNING.clear()
 
 
+def _stop_after_latency(workers: list[WorkerProcess], run: Run) -> None:
+    """Stop measured workers; one still draining what the latency phase queued is killed, and that is noted."""
+    for w in workers:
+        try:
+            w.stop()
+        except subprocess.TimeoutExpired:
+            run.phases.setdefault("notes", []).append("a worker did not stop within 60 s and was killed")
+            _say("a worker did not stop within 60 s (backlog left by the latency phase); killed")
+
+
 def _workers_run(base: Settings, street: Street, timeline: Timeline, cfg: BenchConfig, *, prefix: str,
                  n_workers: int, work: Path) -> tuple[dict[str, Any], list[WorkerProcess], list[Settings]]:
     """Registers in, workers load them and stop, backlog in (the first of ``timeline``), workers restart and
@@ -383,12 +393,7 @@ def _run_bench(base: Settings, cfg: BenchConfig) -> dict[str, Any]:
         _say("measuring latency: event to alert revision")
         run.phases["latency"] = _latency(a_settings, street, timeline, cfg)
     finally:
-        for w in workers:
-            try:
-                w.stop()
-            except subprocess.TimeoutExpired:  # still draining what the latency phase queued: killed, noted
-                run.phases.setdefault("notes", []).append("a worker did not stop within 60 s and was killed")
-                _say("a worker did not stop within 60 s (backlog left by the latency phase); killed")
+        _stop_after_latency(workers, run)
 
     _say("measuring the limit (bare aiokafka loop)")
     run.phases["limit"] = _limit(a_settings, one["backlog"]["events"], work)
@@ -412,11 +417,7 @@ def _run_bench(base: Settings, cfg: BenchConfig) -> dict[str, Any]:
             _say("two workers: latency, event to alert revision")
             two["latency"] = _latency(settings2[0], street, timeline2, cfg, ports=[s.metrics.port for s in settings2])
         finally:
-            for w in workers2:
-                try:
-                    w.stop()
-                except subprocess.TimeoutExpired:
-                    run.phases.setdefault("notes", []).append("a worker did not stop within 60 s and was killed")
+            _stop_after_latency(workers2, run)
         run.phases["two_workers"] = two
 
     run.figures = _figures(run)

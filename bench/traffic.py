@@ -32,8 +32,7 @@ class Timeline:
                  day: date = date(2020, 2, 8)) -> None:
         self._batches = generate_day(street, seed=seed, day=day, events=ENDLESS, batch_events=batch_events,
                                      batch_seconds=batch_seconds)
-
-        self._rest: EventBatch | None = None
+        self._rest: EventBatch | None = None  # what was left of the upload the last take ended in
 
     def take(self, events: int) -> Iterator[EventBatch]:
         """Uploads of exactly ``events`` events in all: an upload the count ends in is split, its rest the first
