@@ -24,235 +24,31 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import time, timedelta
+from datetime import timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Final, Literal, TypeVar, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Final, Literal, TypeVar, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
-    PlainSerializer,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
 from schemas import Severity
-
-RuleId = Literal[
-    "perimeter_breach",
-    "bypass_entry",
-    "unregistered_person",
-    "invalid_identity",
-    "origin_mismatch",
-    "risk_area_arrival",
-    "health_code",
-    "fever",
-    "quarantine_breach",
-    "impossible_travel",
-    "dwelling_overcrowded",
-    "late_night_entry",
-    "register_mismatch",
-    "silent_checkpoint",
-]
-RULE_IDS: Final[tuple[str, ...]] = get_args(RuleId)
+from streams.rules import RULE_IDS, RULES
+from streams.rules.definition import RuleDefinition
+from streams.rules.params import Duration, RuleParams, format_duration, parse_duration
 
 _SEVERITY_RANK: Final = {Severity.INFO: 0, Severity.WARNING: 1, Severity.HIGH: 2, Severity.CRITICAL: 3}
-
-
-# durations and times of day -------------------------------------------------
-
-_DURATION = re.compile(r"(?:(?P<d>\d+)d)?(?:(?P<h>\d+)h)?(?:(?P<m>\d+)m)?(?:(?P<s>\d+)s)?")
-_UNITS: Final = (("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1))
-
-
-def parse_duration(value: object) -> timedelta:
-    """``"12h"``, ``"10m"``, ``"90s"``, ``"1h30m"``, ``"1d"`` -> timedelta.
-
-    A bare number is refused: in a file that people edit, "10" could mean
-    seconds or minutes, and guessing wrong moves a window by a factor of 60.
-    """
-    m = _DURATION.fullmatch(value.replace(" ", "")) if isinstance(value, str) else None
-    if isinstance(value, timedelta):
-        td = value
-    elif m is not None and any(m.groupdict().values()):
-        td = timedelta(seconds=sum(int(m[unit] or 0) * secs for unit, secs in _UNITS))
-    else:
-        raise PydanticCustomError(
-            "duration", "a duration with a unit is expected, e.g. 90s, 10m, 12h, 1d or 1h30m"
-        )
-    if td < timedelta(0) or td.microseconds:
-        raise PydanticCustomError("duration", "a duration must be a whole, non-negative number of seconds")
-    return td
-
-
-def format_duration(td: timedelta) -> str:
-    """The inverse of ``parse_duration``, so the JSON catalogue reads like the file."""
-    rest = int(td.total_seconds())
-    parts = []
-    for unit, secs in _UNITS:
-        n, rest = divmod(rest, secs)
-        if n:
-            parts.append(f"{n}{unit}")
-    return "".join(parts) or "0s"
-
-
-def _parse_time_of_day(value: object) -> object:
-    # pydantic would read a number as seconds after midnight: 2200 would become 00:36:40
-    if isinstance(value, time):
-        return value
-    if isinstance(value, str) and re.fullmatch(r"\d{1,2}:\d{2}(:\d{2})?", value.strip()):
-        return value.strip()
-    raise PydanticCustomError("time_of_day", "a local time of day is expected as text, e.g. \"22:00\"")
-
-
-def _format_time_of_day(t: time) -> str:
-    return t.strftime("%H:%M:%S" if t.second else "%H:%M")
-
-
-Duration = Annotated[timedelta, BeforeValidator(parse_duration), PlainSerializer(format_duration, when_used="json")]
-"""A window or period; in the file a number with a unit (``"10m"``)."""
-
-def _positive(td: timedelta) -> timedelta:
-    if not td:
-        raise PydanticCustomError("duration", "a window or period must be longer than 0s")
-    return td
-
-
-PositiveDuration = Annotated[Duration, AfterValidator(_positive)]
-
-TimeOfDay = Annotated[
-    time, BeforeValidator(_parse_time_of_day), PlainSerializer(_format_time_of_day, when_used="json")
-]
-"""A local wall-clock time (``"22:00"``) in the catalogue's timezone."""
-
-
-# per-rule parameters --------------------------------------------------------
-
-class RuleParams(BaseModel):
-    """Parameters of one rule; each rule has its own subclass, unknown names are refused."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    rule_id: ClassVar[str]
-
-
-class PerimeterBreachParams(RuleParams):
-    rule_id = "perimeter_breach"
-
-
-class BypassEntryParams(RuleParams):
-    rule_id = "bypass_entry"
-    control_period: PositiveDuration = Field(
-        default=timedelta(hours=12),
-        description="How far back an inward passage (or, for an exit, an entry) must be to explain a sighting.",
-    )
-    confirm_after: Duration = Field(
-        default=timedelta(minutes=3),
-        description="How long (event time) a suspicious sighting waits for a late-uploaded gate passage before it "
-        "becomes an alert; 0s alerts at once.",
-    )
-
-
-class UnregisteredPersonParams(RuleParams):
-    rule_id = "unregistered_person"
-
-
-class InvalidIdentityParams(RuleParams):
-    rule_id = "invalid_identity"
-
-
-class OriginMismatchParams(RuleParams):
-    rule_id = "origin_mismatch"
-    yellow_area_severity: Severity = Field(default=Severity.HIGH, description="When either place is a yellow area.")
-    red_area_severity: Severity = Field(default=Severity.CRITICAL, description="When either place is a red area.")
-
-
-class RiskAreaArrivalParams(RuleParams):
-    rule_id = "risk_area_arrival"
-    red_area_severity: Severity = Field(
-        default=Severity.CRITICAL, description="From a red area; the rule's severity is for a yellow one."
-    )
-
-
-class HealthCodeParams(RuleParams):
-    rule_id = "health_code"
-    red_severity: Severity = Field(
-        default=Severity.CRITICAL, description="For a red code; the rule's severity is for a yellow one."
-    )
-
-
-class FeverParams(RuleParams):
-    rule_id = "fever"
-    threshold_c: float = Field(default=37.3, ge=35.0, le=42.0, description="At or above this reading, °C.")
-    remeasure_window: PositiveDuration = Field(
-        default=timedelta(minutes=10), description="A normal re-measurement within it is shown on the same alert."
-    )
-
-
-class QuarantineBreachParams(RuleParams):
-    rule_id = "quarantine_breach"
-
-
-class ImpossibleTravelParams(RuleParams):
-    rule_id = "impossible_travel"
-    max_speed_kmh: float = Field(default=60.0, gt=0, le=1_000, description="Faster than this between two places.")
-    same_time_window: PositiveDuration = Field(
-        default=timedelta(minutes=2), description="Two places within it count as 'at once': a shared or cloned code."
-    )
-    min_distance_m: float = Field(
-        default=300.0, ge=0, description="Places closer than this are never judged (GPS and walking noise)."
-    )
-
-
-class DwellingOvercrowdedParams(RuleParams):
-    rule_id = "dwelling_overcrowded"
-    window: PositiveDuration = Field(default=timedelta(hours=6), description="People counted in a dwelling over it.")
-    margin: int = Field(default=2, ge=0, description="Persons above the registered count that are tolerated.")
-
-
-class LateNightEntryParams(RuleParams):
-    rule_id = "late_night_entry"
-    start: TimeOfDay = Field(default=time(22, 0), description="Local time the night begins.")
-    end: TimeOfDay = Field(default=time(6, 0), description="Local time it ends; before start means past midnight.")
-
-    @model_validator(mode="after")
-    def _not_empty(self) -> LateNightEntryParams:
-        if self.start == self.end:
-            raise PydanticCustomError("night_window", "start and end are equal: the night would be empty")
-        return self
-
-
-RegisterField = Literal["address", "quarantined", "health_code"]
-
-
-class RegisterMismatchParams(RuleParams):
-    rule_id = "register_mismatch"
-    fields: tuple[RegisterField, ...] = Field(
-        default=("address", "quarantined", "health_code"), min_length=1,
-        description="What the provincial and the county register must agree on.",
-    )
-
-    @field_validator("fields")
-    @classmethod
-    def _unique(cls, fields: tuple[RegisterField, ...]) -> tuple[RegisterField, ...]:
-        if len(set(fields)) != len(fields):
-            raise PydanticCustomError("duplicate_field", "a field is listed twice")
-        return fields
-
-
-class SilentCheckpointParams(RuleParams):
-    rule_id = "silent_checkpoint"
-    silence: PositiveDuration = Field(
-        default=timedelta(minutes=60), description="No event from an open checkpoint for this long."
-    )
 
 
 # rule specs -----------------------------------------------------------------
@@ -268,7 +64,7 @@ class RuleSpec(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: RuleId
+    id: str
     version: int = Field(ge=1)
     enabled: bool = True
     severity: Severity
@@ -294,94 +90,25 @@ class RuleSpec(BaseModel):
         return self
 
 
-class PerimeterBreachSpec(RuleSpec):
-    id: Literal["perimeter_breach"]
-    params: PerimeterBreachParams = PerimeterBreachParams()
+def _spec_model(definition: RuleDefinition[Any]) -> type[RuleSpec]:
+    """The catalogue entry of one rule: ``id`` fixed to the rule's, ``params`` its own model."""
+    name = definition.params.__name__.removesuffix("Params") + "Spec"
+    model: type[RuleSpec] = create_model(
+        name,
+        __base__=RuleSpec,
+        __module__=__name__,
+        id=(Literal[definition.id], ...),
+        params=(definition.params, definition.params()),
+    )
+    return model
 
 
-class BypassEntrySpec(RuleSpec):
-    id: Literal["bypass_entry"]
-    params: BypassEntryParams = BypassEntryParams()
-
-
-class UnregisteredPersonSpec(RuleSpec):
-    id: Literal["unregistered_person"]
-    params: UnregisteredPersonParams = UnregisteredPersonParams()
-
-
-class InvalidIdentitySpec(RuleSpec):
-    id: Literal["invalid_identity"]
-    params: InvalidIdentityParams = InvalidIdentityParams()
-
-
-class OriginMismatchSpec(RuleSpec):
-    id: Literal["origin_mismatch"]
-    params: OriginMismatchParams = OriginMismatchParams()
-
-
-class RiskAreaArrivalSpec(RuleSpec):
-    id: Literal["risk_area_arrival"]
-    params: RiskAreaArrivalParams = RiskAreaArrivalParams()
-
-
-class HealthCodeSpec(RuleSpec):
-    id: Literal["health_code"]
-    params: HealthCodeParams = HealthCodeParams()
-
-
-class FeverSpec(RuleSpec):
-    id: Literal["fever"]
-    params: FeverParams = FeverParams()
-
-
-class QuarantineBreachSpec(RuleSpec):
-    id: Literal["quarantine_breach"]
-    params: QuarantineBreachParams = QuarantineBreachParams()
-
-
-class ImpossibleTravelSpec(RuleSpec):
-    id: Literal["impossible_travel"]
-    params: ImpossibleTravelParams = ImpossibleTravelParams()
-
-
-class DwellingOvercrowdedSpec(RuleSpec):
-    id: Literal["dwelling_overcrowded"]
-    params: DwellingOvercrowdedParams = DwellingOvercrowdedParams()
-
-
-class LateNightEntrySpec(RuleSpec):
-    id: Literal["late_night_entry"]
-    params: LateNightEntryParams = LateNightEntryParams()
-
-
-class RegisterMismatchSpec(RuleSpec):
-    id: Literal["register_mismatch"]
-    params: RegisterMismatchParams = RegisterMismatchParams()
-
-
-class SilentCheckpointSpec(RuleSpec):
-    id: Literal["silent_checkpoint"]
-    params: SilentCheckpointParams = SilentCheckpointParams()
-
-
-AnyRuleSpec = Annotated[
-    PerimeterBreachSpec
-    | BypassEntrySpec
-    | UnregisteredPersonSpec
-    | InvalidIdentitySpec
-    | OriginMismatchSpec
-    | RiskAreaArrivalSpec
-    | HealthCodeSpec
-    | FeverSpec
-    | QuarantineBreachSpec
-    | ImpossibleTravelSpec
-    | DwellingOvercrowdedSpec
-    | LateNightEntrySpec
-    | RegisterMismatchSpec
-    | SilentCheckpointSpec,
-    Discriminator("id"),
-]
-"""The rule id chooses the spec class, and with it the params model."""
+if TYPE_CHECKING:
+    AnyRuleSpec = RuleSpec
+else:
+    AnyRuleSpec = Annotated[Union[tuple(_spec_model(d) for d in RULES)], Discriminator("id")]  # noqa: UP007
+"""The rule id chooses the spec class, and with it the params model (each rule's ``DEFINITION``)."""
+_RULE_OF_PARAMS: Final = {d.params: d.id for d in RULES}
 
 P = TypeVar("P", bound=RuleParams)
 
@@ -440,9 +167,10 @@ class Catalogue(BaseModel):
 
     def params(self, model: type[P]) -> P:
         """The typed parameters of one rule: ``catalogue.params(FeverParams).threshold_c``."""
-        params = self.spec(model.rule_id).params
+        rule_id = _RULE_OF_PARAMS[model]
+        params = self.spec(rule_id).params
         if not isinstance(params, model):  # cannot happen for a validated catalogue
-            raise TypeError(f"{model.rule_id} has params of type {type(params).__name__}, not {model.__name__}")
+            raise TypeError(f"{rule_id} has params of type {type(params).__name__}, not {model.__name__}")
         return params
 
     def enabled(self) -> tuple[RuleSpec, ...]:
@@ -593,26 +321,12 @@ def _field_path(loc: tuple[str | int, ...], tag: str | None = None) -> str:
 __all__ = [
     "RULE_IDS",
     "AnyRuleSpec",
-    "BypassEntryParams",
     "Catalogue",
     "CatalogueError",
-    "DwellingOvercrowdedParams",
-    "FeverParams",
-    "HealthCodeParams",
-    "ImpossibleTravelParams",
-    "InvalidIdentityParams",
-    "LateNightEntryParams",
-    "OriginMismatchParams",
-    "PerimeterBreachParams",
+    "Duration",
     "Problem",
-    "QuarantineBreachParams",
-    "RegisterMismatchParams",
-    "RiskAreaArrivalParams",
-    "RuleId",
     "RuleParams",
     "RuleSpec",
-    "SilentCheckpointParams",
-    "UnregisteredPersonParams",
     "format_duration",
     "load_catalogue",
     "packaged_catalogue",

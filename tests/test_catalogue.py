@@ -15,9 +15,6 @@ from streams.catalogue import (
     RULE_IDS,
     Catalogue,
     CatalogueError,
-    FeverParams,
-    ImpossibleTravelParams,
-    LateNightEntryParams,
     format_duration,
     load_catalogue,
     packaged_catalogue,
@@ -25,6 +22,9 @@ from streams.catalogue import (
     parse_duration,
 )
 from streams.cli import main
+from streams.rules.fever import FeverParams
+from streams.rules.late_night import LateNightEntryParams
+from streams.rules.travel import ImpossibleTravelParams
 
 SHIPPED = Path(packaged_catalogue()).read_text(encoding="utf-8")
 

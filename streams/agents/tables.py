@@ -32,52 +32,34 @@ from pydantic import BaseModel
 from schemas import Alert
 from streams.alertbook import Published
 from streams.memo import ByContent
-from streams.rules.bypass import GateHistory, PendingChecks
-from streams.rules.fever import FeverReading
-from streams.rules.overcrowded import DwellingSeen
-from streams.rules.silent import CheckpointHeard
-from streams.rules.travel import LastFix
+from streams.rules import RULES
+from streams.rules.definition import person_bundle
 
 V = TypeVar("V", bound=BaseModel)
 STATE_MODELS: dict[str, type[BaseModel]] = {
-    "fever": FeverReading,
-    "bypass_entry": GateHistory,
-    "bypass_pending": PendingChecks,
-    "impossible_travel": LastFix,
-    "dwelling_overcrowded": DwellingSeen,
-    "silent_checkpoint": CheckpointHeard,
+    **{name: slot.model for d in RULES for name, slot in d.states.items()},
     "alert": Alert,
     "published": Published,
 }
-"""What each stateful rule (and the alert book, as "alert") keeps, so its JSON can be read back."""
-
-def _person(key: str) -> str:
-    """Person rules' keys start with the person key (``<person key>|<compound>`` for anti-passback)."""
-    return "person|" + key.split("|", 1)[0]
-
+"""What each stateful rule (its ``DEFINITION.states``) and the alert book ("alert") keep, so JSON can be read back."""
 
 BUNDLES: dict[str, Callable[[str], str]] = {
-    "fever": _person,
-    "bypass_entry": _person,
-    "bypass_pending": lambda key: "pending|" + key,  # one per partition: the key is the partition
-    "impossible_travel": _person,
-    "dwelling_overcrowded": lambda key: "dwelling|" + key,
-    "silent_checkpoint": lambda key: "checkpoint|" + key,
+    **{name: d.bundle(name) for d in RULES for name in d.states},
     "alert": lambda key: "alert|" + key,
     "published": lambda key: "alert|" + key,  # beside its alert: one table write for both
 }
-"""Which table key (bundle) a rule's state key is stored under."""
+"""Which table key (bundle) a state key is stored under."""
 
 
 def adopt(view: RecordView, person_key: str, links: tuple[str, ...]) -> bool:
     """Move a person's rule states of before a rotation (under the first of ``links`` that has any) to their
     new key, unless the new key has state already; whether anything moved. Both keys are on one partition
     (``PersonKeys.route``), the one being judged."""
-    target = _person(person_key)
+    target = person_bundle(person_key)
     if view.exists(target):
         return False
     for old in links:
-        source = _person(old)
+        source = person_bundle(old)
         if view.exists(source):
             view.rename(source, target, old, person_key)
             return True

@@ -57,10 +57,12 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Final
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas import Direction, EnrichedEvent, Severity, SubjectKind
 from streams.rules.base import BaseRule, Finding
+from streams.rules.definition import RuleDefinition, StateSlot
+from streams.rules.params import Duration, PositiveDuration, RuleParams
 from streams.rules.state import State
 from streams.trusted import Builder
 
@@ -322,3 +324,28 @@ def _last_words(last: GatePassage | None, age: timedelta | None) -> tuple[str, s
     if last.direction is Direction.OUT:
         return f"最后一次经卡口为出门（{zh_age}）", f"last passage at its gates was outward, {en_age}"
     return f"最后一次进门在{zh_age}，超出管控时限", f"last entry at its gates was {en_age}, past the control period"
+
+
+class BypassEntryParams(RuleParams):
+    control_period: PositiveDuration = Field(
+        default=timedelta(hours=12),
+        description="How far back an inward passage (or, for an exit, an entry) must be to explain a sighting.",
+    )
+    confirm_after: Duration = Field(
+        default=timedelta(minutes=3),
+        description="How long (event time) a suspicious sighting waits for a late-uploaded gate passage before it "
+        "becomes an alert; 0s alerts at once.",
+    )
+
+
+DEFINITION: Final = RuleDefinition(
+    rule=BypassEntry, params=BypassEntryParams, severity=Severity.HIGH, judged="person",
+    states={
+        "bypass_entry": StateSlot(GateHistory),
+        # one index per partition (the key is the partition): what this partition holds for confirmation
+        "bypass_pending": StateSlot(PendingChecks, bundle=lambda key: "pending|" + key),
+    },
+    build=lambda p, needs: BypassEntry(
+        control_period=p.control_period, confirm_after=p.confirm_after, state=needs.states("bypass_entry"),
+        pending=needs.states("bypass_pending"), index_of=needs.index_of),
+)

@@ -19,11 +19,14 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from datetime import timedelta
+from typing import Final
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas import EnrichedEvent, Severity
 from streams.rules.base import BaseRule, Finding
+from streams.rules.definition import RuleDefinition, StateSlot
+from streams.rules.params import PositiveDuration, RuleParams
 from streams.rules.state import State
 
 
@@ -91,3 +94,18 @@ class Fever(BaseRule):
         if repeat and stored is not None:
             return replace(finding, related_event_ids=(stored.event_id,))
         return finding
+
+
+class FeverParams(RuleParams):
+    threshold_c: float = Field(default=37.3, ge=35.0, le=42.0, description="At or above this reading, °C.")
+    remeasure_window: PositiveDuration = Field(
+        default=timedelta(minutes=10), description="A normal re-measurement within it is shown on the same alert."
+    )
+
+
+DEFINITION: Final = RuleDefinition(
+    rule=Fever, params=FeverParams, severity=Severity.HIGH, judged="person",
+    states={"fever": StateSlot(FeverReading)},
+    build=lambda p, needs: Fever(
+        threshold_c=p.threshold_c, remeasure_window=p.remeasure_window, state=needs.states("fever")),
+)

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Final
+
+from pydantic import Field
+
 from schemas import EnrichedEvent, HealthCode, Severity
 from streams.rules.base import BaseRule, Finding
+from streams.rules.definition import RuleDefinition
+from streams.rules.params import RuleParams
 
 
 class HealthCodeRule(BaseRule):
@@ -26,3 +32,15 @@ class HealthCodeRule(BaseRule):
                 "restrict passage; verify quarantine status",
             )
         return None
+
+
+class HealthCodeParams(RuleParams):
+    red_severity: Severity = Field(
+        default=Severity.CRITICAL, description="For a red code; the rule's severity is for a yellow one."
+    )
+
+
+DEFINITION: Final = RuleDefinition(
+    rule=HealthCodeRule, params=HealthCodeParams, severity=Severity.WARNING, judged="event",
+    build=lambda p, needs: HealthCodeRule(),
+)

@@ -8,8 +8,12 @@ show the card and be registered again, hence one severity for every reason.
 
 from __future__ import annotations
 
+from typing import Final
+
 from schemas import EnrichedEvent, Severity
 from streams.rules.base import BaseRule, Finding
+from streams.rules.definition import RuleDefinition
+from streams.rules.params import RuleParams
 
 _REASON_ZH = {
     "structure": "格式不符",
@@ -39,3 +43,13 @@ class InvalidIdentity(BaseRule):
             "Invalid ID number: " + ", ".join(_REASON_EN.get(r, r) for r in reasons),
             "check the person's ID card in hand and re-register",
         )
+
+
+class InvalidIdentityParams(RuleParams):
+    """No parameters: the national standard's checks decide."""
+
+
+DEFINITION: Final = RuleDefinition(
+    rule=InvalidIdentity, params=InvalidIdentityParams, severity=Severity.HIGH, judged="event",
+    build=lambda p, needs: InvalidIdentity(),
+)

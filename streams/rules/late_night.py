@@ -13,8 +13,13 @@ from __future__ import annotations
 from datetime import time, timedelta, timezone
 from typing import Final
 
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
+
 from schemas import Direction, EnrichedEvent, Severity, SubjectKind
 from streams.rules.base import BaseRule, Finding
+from streams.rules.definition import RuleDefinition
+from streams.rules.params import RuleParams, TimeOfDay
 from streams.rules.unregistered import registered_here
 
 CHINA: Final = timezone(timedelta(hours=8))
@@ -55,3 +60,20 @@ class LateNightEntry(BaseRule):
             f"Non-resident entered at night ({local:%H:%M}, window {window}){visit_en}",
             "verify identity, purpose and host dwelling; tell the grid",
         )
+
+
+class LateNightEntryParams(RuleParams):
+    start: TimeOfDay = Field(default=time(22, 0), description="Local time the night begins.")
+    end: TimeOfDay = Field(default=time(6, 0), description="Local time it ends; before start means past midnight.")
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> LateNightEntryParams:
+        if self.start == self.end:
+            raise PydanticCustomError("night_window", "start and end are equal: the night would be empty")
+        return self
+
+
+DEFINITION: Final = RuleDefinition(
+    rule=LateNightEntry, params=LateNightEntryParams, severity=Severity.WARNING, judged="event",
+    build=lambda p, needs: LateNightEntry(start=p.start, end=p.end),
+)

@@ -14,9 +14,15 @@ April 2021 Xiacheng (330103) is part of Gongshu (330105).
 
 from __future__ import annotations
 
+from typing import Final
+
+from pydantic import Field
+
 from schemas import Direction, EnrichedEvent, RiskColour, Severity
 from streams.divisions import county_at, event_date
 from streams.rules.base import BaseRule, Finding
+from streams.rules.definition import RuleDefinition
+from streams.rules.params import RuleParams
 
 _RISKY = (RiskColour.YELLOW, RiskColour.RED)
 _COLOUR_ZH = {RiskColour.GREEN: "绿色", RiskColour.YELLOW: "黄色", RiskColour.RED: "红色"}
@@ -51,3 +57,14 @@ class OriginMismatch(BaseRule):
             f"{base_en}; {area} is a {worst.value} risk area: quarantine required",
             "quarantine required",
         )
+
+
+class OriginMismatchParams(RuleParams):
+    yellow_area_severity: Severity = Field(default=Severity.HIGH, description="When either place is a yellow area.")
+    red_area_severity: Severity = Field(default=Severity.CRITICAL, description="When either place is a red area.")
+
+
+DEFINITION: Final = RuleDefinition(
+    rule=OriginMismatch, params=OriginMismatchParams, severity=Severity.WARNING, judged="event",
+    build=lambda p, needs: OriginMismatch(),
+)

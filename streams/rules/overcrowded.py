@@ -31,10 +31,12 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Final
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas import Direction, EnrichedEvent, Severity
 from streams.rules.base import BaseRule, Finding
+from streams.rules.definition import RuleDefinition, StateSlot
+from streams.rules.params import PositiveDuration, RuleParams
 from streams.rules.state import State
 from streams.trusted import Builder
 
@@ -137,3 +139,16 @@ class DwellingOvercrowded(BaseRule):
         )
         related = tuple(p.event_id for p in seen if p.event_id != event_id)
         return replace(finding, subject=f"dwelling:{dwelling}", related_event_ids=related)
+
+
+class DwellingOvercrowdedParams(RuleParams):
+    window: PositiveDuration = Field(default=timedelta(hours=6), description="People counted in a dwelling over it.")
+    margin: int = Field(default=2, ge=0, description="Persons above the registered count that are tolerated.")
+
+
+DEFINITION: Final = RuleDefinition(
+    rule=DwellingOvercrowded, params=DwellingOvercrowdedParams, severity=Severity.WARNING, judged="dwelling",
+    states={"dwelling_overcrowded": StateSlot(DwellingSeen)},
+    build=lambda p, needs: DwellingOvercrowded(
+        window=p.window, margin=p.margin, state=needs.states("dwelling_overcrowded")),
+)

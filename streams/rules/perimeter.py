@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from schemas import EnrichedEvent, Severity
 from streams.rules.base import BaseRule, Finding
+from streams.rules.definition import RuleDefinition
+from streams.rules.params import RuleParams
 
 
 class PerimeterBreach(BaseRule):
@@ -22,3 +26,13 @@ class PerimeterBreach(BaseRule):
             f"{n} person(s) climbed the wall into a closed compound{who_en}",
             "dispatch grid staff; verify identities and dwelling",
         )
+
+
+class PerimeterBreachParams(RuleParams):
+    """No parameters: a report of a breach is a breach."""
+
+
+DEFINITION: Final = RuleDefinition(
+    rule=PerimeterBreach, params=PerimeterBreachParams, severity=Severity.CRITICAL, judged="event",
+    build=lambda p, needs: PerimeterBreach(),
+)

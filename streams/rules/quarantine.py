@@ -10,8 +10,12 @@ dwelling is the grid checking on them, not a breach. The order is over at
 
 from __future__ import annotations
 
+from typing import Final
+
 from schemas import Direction, EnrichedEvent, Severity, SubjectKind
 from streams.rules.base import BaseRule, Finding
+from streams.rules.definition import RuleDefinition
+from streams.rules.params import RuleParams
 
 
 class QuarantineBreach(BaseRule):
@@ -48,3 +52,13 @@ def _breach(event: EnrichedEvent) -> tuple[str, str] | None:
     if event.sighting_kind == "inner_scan":
         return "在小区内部卡点扫码（已离开隔离住所）", "scanned at an inner point of the compound, outside the dwelling"
     return None
+
+
+class QuarantineBreachParams(RuleParams):
+    """No parameters: the order's terms decide."""
+
+
+DEFINITION: Final = RuleDefinition(
+    rule=QuarantineBreach, params=QuarantineBreachParams, severity=Severity.CRITICAL, judged="event",
+    build=lambda p, needs: QuarantineBreach(),
+)

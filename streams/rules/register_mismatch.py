@@ -25,8 +25,13 @@ from __future__ import annotations
 
 from typing import Final, Literal, get_args
 
+from pydantic import Field, field_validator
+from pydantic_core import PydanticCustomError
+
 from schemas import PersonRecord, Severity
 from streams.rules.base import BaseRule, Finding
+from streams.rules.definition import RuleDefinition
+from streams.rules.params import RuleParams
 
 RegisterField = Literal["address", "quarantined", "health_code"]
 DEFAULT_FIELDS: Final[tuple[RegisterField, ...]] = ("address", "quarantined", "health_code")
@@ -109,3 +114,22 @@ def _checked(fields: tuple[RegisterField, ...]) -> tuple[RegisterField, ...]:
     if unknown or not fields:
         raise ValueError(f"register fields must be a non-empty selection of {sorted(_KNOWN)}; got {unknown}")
     return fields
+
+
+class RegisterMismatchParams(RuleParams):
+    fields: tuple[RegisterField, ...] = Field(
+        default=DEFAULT_FIELDS, min_length=1, description="What the provincial and the county register must agree on."
+    )
+
+    @field_validator("fields")
+    @classmethod
+    def _unique(cls, fields: tuple[RegisterField, ...]) -> tuple[RegisterField, ...]:
+        if len(set(fields)) != len(fields):
+            raise PydanticCustomError("duplicate_field", "a field is listed twice")
+        return fields
+
+
+DEFINITION: Final = RuleDefinition(
+    rule=RegisterMismatch, params=RegisterMismatchParams, severity=Severity.WARNING, judged="registers",
+    build=lambda p, needs: RegisterMismatch(fields=p.fields),
+)

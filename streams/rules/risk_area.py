@@ -8,8 +8,14 @@ origin; a card from a risk area that differs from the declaration is
 
 from __future__ import annotations
 
+from typing import Final
+
+from pydantic import Field
+
 from schemas import Direction, EnrichedEvent, RiskColour, Severity, SubjectKind
 from streams.rules.base import BaseRule, Finding
+from streams.rules.definition import RuleDefinition
+from streams.rules.params import RuleParams
 
 _SEVERITY = {RiskColour.YELLOW: Severity.HIGH, RiskColour.RED: Severity.CRITICAL}
 _COLOUR_ZH = {RiskColour.YELLOW: "黄色", RiskColour.RED: "红色"}
@@ -31,3 +37,15 @@ class RiskAreaArrival(BaseRule):
             f"Arrival from {colour.value} risk area {area} without an active quarantine order",
             "issue a home-quarantine order; notify the grid to escort the person home",
         )
+
+
+class RiskAreaArrivalParams(RuleParams):
+    red_area_severity: Severity = Field(
+        default=Severity.CRITICAL, description="From a red area; the rule's severity is for a yellow one."
+    )
+
+
+DEFINITION: Final = RuleDefinition(
+    rule=RiskAreaArrival, params=RiskAreaArrivalParams, severity=Severity.HIGH, judged="event",
+    build=lambda p, needs: RiskAreaArrival(),
+)

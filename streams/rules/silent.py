@@ -39,10 +39,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta, timezone
 from typing import Final
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas import Checkpoint, EnrichedEvent, Severity
 from streams.rules.base import BaseRule, Finding
+from streams.rules.definition import RuleDefinition, StateSlot
+from streams.rules.params import PositiveDuration, RuleParams
 from streams.rules.state import State
 from streams.trusted import Builder
 
@@ -141,3 +143,16 @@ class SilentCheckpoint(BaseRule):
             "call the post; check the terminal is online and the post is manned",
         )
         return replace(finding, subject=f"checkpoint:{cp.checkpoint_id}")
+
+
+class SilentCheckpointParams(RuleParams):
+    silence: PositiveDuration = Field(
+        default=timedelta(minutes=60), description="No event from an open checkpoint for this long."
+    )
+
+
+DEFINITION: Final = RuleDefinition(
+    rule=SilentCheckpoint, params=SilentCheckpointParams, severity=Severity.HIGH, judged="checkpoint",
+    states={"silent_checkpoint": StateSlot(CheckpointHeard)},
+    build=lambda p, needs: SilentCheckpoint(silence=p.silence, state=needs.states("silent_checkpoint")),
+)

@@ -36,11 +36,13 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Final
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas import EnrichedEvent, Severity
 from streams.geo import distance_m
 from streams.rules.base import BaseRule, Finding
+from streams.rules.definition import RuleDefinition, StateSlot
+from streams.rules.params import PositiveDuration, RuleParams
 from streams.rules.state import State
 from streams.trusted import Builder
 
@@ -133,3 +135,22 @@ class ImpossibleTravel(BaseRule):
         # one condition of the person, whichever of the two checkpoints reports it: the order the two uploads
         # arrive in decides that, and a replay after a crash may take them the other way round
         return replace(finding, related_event_ids=(stored.event_id,), scope="subject")
+
+
+class ImpossibleTravelParams(RuleParams):
+    max_speed_kmh: float = Field(default=60.0, gt=0, le=1_000, description="Faster than this between two places.")
+    same_time_window: PositiveDuration = Field(
+        default=timedelta(minutes=2), description="Two places within it count as 'at once': a shared or cloned code."
+    )
+    min_distance_m: float = Field(
+        default=300.0, ge=0, description="Places closer than this are never judged (GPS and walking noise)."
+    )
+
+
+DEFINITION: Final = RuleDefinition(
+    rule=ImpossibleTravel, params=ImpossibleTravelParams, severity=Severity.HIGH, judged="person",
+    states={"impossible_travel": StateSlot(LastFix)},
+    build=lambda p, needs: ImpossibleTravel(
+        max_speed_kmh=p.max_speed_kmh, same_time_window=p.same_time_window, min_distance_m=p.min_distance_m,
+        state=needs.states("impossible_travel")),
+)

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from typing import Final
 
 from schemas import Direction, EnrichedEvent, Resident, Severity, SubjectKind
 from streams.master import home_of
 from streams.privacy import mask_id
 from streams.rules.base import BaseRule, Finding
+from streams.rules.definition import RuleDefinition
+from streams.rules.params import RuleParams
 
 
 def registered_here(event: EnrichedEvent) -> bool:
@@ -91,3 +94,13 @@ def registered_since(person_key: str, resident: Resident, *, offset: int, versio
         home_dwelling_id=resident.dwelling_id,
     )
     return finding, event
+
+
+class UnregisteredPersonParams(RuleParams):
+    """No parameters: the registers decide."""
+
+
+DEFINITION: Final = RuleDefinition(
+    rule=UnregisteredPerson, params=UnregisteredPersonParams, severity=Severity.WARNING, judged="event",
+    build=lambda p, needs: UnregisteredPerson(),
+)
