@@ -284,6 +284,8 @@ class LatencyRun:
         """``n`` single events on an idle worker, one at a time, each raising one alert."""
         sender = Sender(self.producer, self.events_topic)
         samples: list[float] = []
+        ins: list[float] = []
+        outs: list[float] = []
         missed = 0
         at = datetime(self.next_day.year, self.next_day.month, self.next_day.day, 12, tzinfo=UTC)
         for i in range(n):
@@ -292,19 +294,37 @@ class LatencyRun:
             sender.send(EventBatch(batch_id=f"idle-probe-{i:05d}", source=source, events=(event,)))
             self.producer.flush()
 
-            def arrived(eid: str = event.event_id, start: int = start_count) -> list[float]:
-                return [r for a, r in self.listener.since(start) if a["event_ids"][-1] == eid]
+            def arrived(eid: str = event.event_id, start: int = start_count) -> list[tuple[dict[str, Any], float]]:
+                return [(a, r) for a, r in self.listener.since(start) if a["event_ids"][-1] == eid]
 
             if _wait(lambda: bool(arrived()), timeout, every=0.001):
-                samples.append((min(arrived()) - sender.sent[event.event_id]) * 1000)
+                alert, received = min(arrived(), key=lambda ar: ar[1])
+                sent = sender.sent[event.event_id]
+                samples.append((received - sent) * 1000)
+                made = probe_split(alert, sent, received)
+                ins.append(made[0])
+                outs.append(made[1])
             else:
                 missed += 1
         self.next_day += timedelta(days=1)
         pcts = percentiles(samples)
+        into, out_of = percentiles(ins), percentiles(outs)
         self.say(f"  idle probe, {n} events: p50 {_ms(pcts['p50'])}, p99 {_ms(pcts['p99'])}, max {_ms(pcts['max'])}"
-                 + (f", {missed} without an alert" if missed else ""))
+                 + (f", {missed} without an alert" if missed else "")
+                 + f"; sent to revision made p50 {_ms(into['p50'])}, p99 {_ms(into['p99'])}; made to arrival "
+                   f"p50 {_ms(out_of['p50'])}, p99 {_ms(out_of['p99'])}")
         return {"p50": pcts["p50"], "p99": pcts["p99"], "max": pcts["max"], "events": n, "alerted": len(samples),
-                "missed": missed}
+                "missed": missed,
+                "sent_to_made_ms": {k: into[k] for k in ("p50", "p99", "max")},
+                "made_to_arrival_ms": {k: out_of[k] for k in ("p50", "p99", "max")}}
+
+
+def probe_split(alert: dict[str, Any], sent: float, received: float) -> tuple[float, float]:
+    """A probe's delay in two (ms): from its send to the worker making the revision (the broker, the worker's
+    fetch and take, the work), and from there to its arrival on ``alerts`` (the producer's linger, the broker,
+    the listener). The worker and the benchmark share this machine's clock."""
+    made = datetime.fromisoformat(alert.get("updated_at") or alert["detected_at"]).timestamp()
+    return (made - sent) * 1000, (received - made) * 1000
 
 
 def _ms(value: float | None) -> str:

@@ -87,7 +87,7 @@ def create_app(settings: Settings, resources: WorkerResources, catalogue: Catalo
         consumer_auto_offset_reset="earliest",
         broker_commit_every=1000,
         broker_commit_interval=timedelta(seconds=1),
-        producer_linger_ms=5,
+        producer_linger_ms=kafka.producer_linger_ms,
         producer_request_timeout=kafka.producer_request_timeout_s,
         fetch_max_wait_ms=kafka.fetch_max_wait_ms,
         consumer_group_instance_id=member_id(settings) if kafka.static_membership else None,

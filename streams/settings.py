@@ -74,6 +74,11 @@ class KafkaSettings(BaseModel):
         default=10, ge=0, le=1_500,
         description="How long the worker's fetch may wait at the broker for data: bounds each hop's added delay.",
     )
+    producer_linger_ms: int = Field(
+        default=5, ge=0, le=1_000,
+        description="How long the worker's producer holds a record to batch it with others: each alert waits up to "
+                    "this long on its way out when the worker is quiet.",
+    )
     producer_request_timeout_s: float = Field(
         default=30.0, gt=0, le=1_200,
         description="How long the worker's producer waits for any one answer of the broker before it retries "

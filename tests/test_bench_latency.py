@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bench.latency import ProbeSubjects, _probe_event
+import pytest
+
+from bench.latency import ProbeSubjects, _probe_event, probe_split
 from streams.simulate import build_street
 
 
@@ -23,3 +25,11 @@ def test_probes_name_a_different_resident_at_a_gate_of_their_own_compound_until_
         assert checkpoint == event.checkpoint_id and checkpoint in own
     kinds = [(e.temperature_c is not None and e.temperature_c >= 37.3, e.health_code.value) for _, e in probes[:4]]
     assert kinds == [(True, "green"), (False, "red"), (True, "green"), (False, "red")]
+
+
+def test_a_probes_delay_splits_at_the_moment_the_worker_made_its_revision() -> None:
+    sent = datetime(2020, 2, 1, 12, tzinfo=UTC).timestamp()
+    first = {"detected_at": "2020-02-01T12:00:00.015000+00:00", "updated_at": None}
+    assert probe_split(first, sent, sent + 0.040) == pytest.approx((15.0, 25.0), abs=0.01)
+    revised = {"detected_at": "2020-02-01T11:00:00+00:00", "updated_at": "2020-02-01T12:00:00.030000+00:00"}
+    assert probe_split(revised, sent, sent + 0.032) == pytest.approx((30.0, 2.0), abs=0.01)

@@ -50,7 +50,11 @@ def test_benchmark_at_smoke_size_writes_json_and_plot_with_no_event_lost_or_dupl
     first = result["latency_curve"][0]
     assert set(first) == {"offered_eps", "achieved_eps", "p50", "p95", "p99", "max"} and first["achieved_eps"] > 0
     assert result["probe_ms"]["p50"] is not None and result["probe_ms"]["p50"] <= result["probe_ms"]["p99"]
-    assert result["phases"]["latency"]["probe"]["alerted"] == 10
+    probe = result["phases"]["latency"]["probe"]
+    assert probe["alerted"] == 10
+    # each probe's delay split where the worker made the revision: both parts measured, neither past the whole
+    assert 0 < probe["sent_to_made_ms"]["p50"] <= probe["max"]
+    assert 0 < probe["made_to_arrival_ms"]["p50"] <= probe["max"]
     assert result["events"] == 3000
     assert result["lost"] == 0 and result["duplicated"] == 0
     assert result["throughput_eps"] > 0 and result["limit_eps"] > 0 and result["two_workers_eps"] > 0
