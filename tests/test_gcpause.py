@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 
-from streams.gcpause import PauseClock, run, settle
+from streams.gcpause import PauseClock, freeze, run, settle
 
 
 def test_a_full_collection_makes_a_freeze_due_once() -> None:
@@ -61,5 +61,17 @@ def test_settling_freezes_what_is_alive_and_the_loop_freezes_after_a_full_collec
         asyncio.run(asyncio.wait_for(one_round(), timeout=30))
         assert gc.get_freeze_count() >= len(kept)
         assert not clock.pauses  # reported to gridwatch_gc_pause_seconds by the loop
+    finally:
+        gc.unfreeze()
+
+
+def test_a_freeze_counts_what_it_adds_without_walking_the_frozen_set() -> None:
+    try:
+        gc.collect()
+        before = settle()  # counting lists the generations in new lists, which count themselves: a few off at most
+        assert abs(before - gc.get_freeze_count()) <= 3 and before > 0
+        kept = [[i] for i in range(10_000)]  # new objects, tracked by the collector and not frozen yet
+        added = freeze()
+        assert len(kept) <= added and abs(before + added - gc.get_freeze_count()) <= 6
     finally:
         gc.unfreeze()
