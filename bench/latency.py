@@ -286,6 +286,7 @@ class LatencyRun:
         samples: list[float] = []
         ins: list[float] = []
         outs: list[float] = []
+        ordinals: list[int] = []
         missed = 0
         at = datetime(self.next_day.year, self.next_day.month, self.next_day.day, 12, tzinfo=UTC)
         for i in range(n):
@@ -301,6 +302,7 @@ class LatencyRun:
                 alert, received = min(arrived(), key=lambda ar: ar[1])
                 sent = sender.sent[event.event_id]
                 samples.append((received - sent) * 1000)
+                ordinals.append(i)
                 made = probe_split(alert, sent, received)
                 ins.append(made[0])
                 outs.append(made[1])
@@ -316,7 +318,10 @@ class LatencyRun:
         return {"p50": pcts["p50"], "p99": pcts["p99"], "max": pcts["max"], "events": n, "alerted": len(samples),
                 "missed": missed,
                 "sent_to_made_ms": {k: into[k] for k in ("p50", "p99", "max")},
-                "made_to_arrival_ms": {k: out_of[k] for k in ("p50", "p99", "max")}}
+                "made_to_arrival_ms": {k: out_of[k] for k in ("p50", "p99", "max")},
+                "slowest": sorted(({"probe": n, "ms": ms, "sent_to_made_ms": a, "made_to_arrival_ms": b}
+                                   for n, ms, a, b in zip(ordinals, samples, ins, outs, strict=True)),
+                                  key=lambda p: -p["ms"])[:5]}
 
 
 def probe_split(alert: dict[str, Any], sent: float, received: float) -> tuple[float, float]:
