@@ -125,7 +125,8 @@ def run_engine_bench(
     street = street if street is not None else build_street(seed=seed, residents=residents)
     keys = PersonKeys(secret=SECRET)
     enricher = Enricher(master=memory_master(street, keys), keys=keys)
-    view = RecordView(_MemoryTable()) if state == "table" else None
+    table = _MemoryTable() if state == "table" else None
+    view = RecordView(table) if table is not None else None
     engine = Engine(load_catalogue(),
                     states=lambda rule: table_state(view, rule) if view is not None else MemoryState())
     checkpoints = street.checkpoints
@@ -245,6 +246,11 @@ def run_engine_bench(
         "findings_digest": findings_hash.hexdigest(),
         "enriched_digest": enriched_hash.hexdigest(),
     }
+    if table is not None:  # what the worker's rule-state table holds at the end: it lives in the worker's memory
+        result["state_table"] = {
+            "keys": len(table), "bytes": sum(len(k) + len(v) for k, v in table.items()),
+            "by_bundle": dict(Counter(k.split(b"|", 1)[0].decode() for k in table)),
+        }
     if fingerprints:
         result["fingerprints"] = lines
     return result
@@ -270,6 +276,10 @@ def report(result: dict[str, Any]) -> str:
                f"   engine_eps")
     out.append(f"  (garbage collection between chunks: {result['gc_s']:.2f} s, not in engine_eps)")
     out.append(f"findings: {result['findings']:,} {result['findings_by_rule']}")
+    if "state_table" in result:
+        st = result["state_table"]
+        out.append(f"rule-state table at the end: {st['keys']:,} keys, {st['bytes'] / 1e6:,.1f} MB of keys and values "
+                   f"{st['by_bundle']}")
     out.append(f"findings digest {result['findings_digest'][:16]}, enriched digest {result['enriched_digest'][:16]}")
     return "\n".join(out)
 

@@ -43,3 +43,7 @@ def test_the_workers_state_path_finds_the_same_as_state_in_memory() -> None:
     assert result["config"]["state"] == "table"
     assert result["enriched_digest"] == enriched.removeprefix("# enriched ")
     assert result["fingerprints"] == lines
+    # what the table holds at the end is reported (it lives in the worker's memory): a bundle per person and more
+    table = result["state_table"]
+    assert table["keys"] == sum(table["by_bundle"].values()) and table["by_bundle"]["person"] > 1000
+    assert table["bytes"] > 100 * table["keys"]
