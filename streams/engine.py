@@ -106,8 +106,9 @@ class Engine:
                 self._registers = rule
             else:
                 self._families[definition.judged][definition.id] = rule
-        self._ticking = [r for r in self._families["checkpoint"].values() if isinstance(r, Ticking)]
-        self._holding = [r for r in self._families["person"].values() if isinstance(r, Holding)]
+        stateful = [rule for family in self._families.values() for rule in family.values()]
+        self._ticking = [rule for rule in stateful if isinstance(rule, Ticking)]
+        self._holding = [rule for rule in stateful if isinstance(rule, Holding)]
         self._severities = _severity_maps(catalogue)
 
     @property
