@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import faust
 
@@ -111,10 +112,11 @@ def create_app(settings: Settings, resources: WorkerResources, catalogue: Catalo
         for logical in INTERNAL_TOPICS
     }
     # bytes in, bytes out: Faust derives the changelog's "raw" serializers from these types, also when recovering
-    rule_state = pinned_table(app, "rule-state", default=None, partitions=kafka.partitions, key_type=bytes,
-                              value_type=bytes, help="Stateful rules' memory, keyed <rule id>|<state key>.")
-    alert_state = pinned_table(app, "alert-book", default=None, partitions=kafka.partitions, key_type=bytes,
-                               value_type=bytes, help="Latest revision of the newest alert per fingerprint.")
+    table_dir = settings.worker_dir / "tables" if settings.stream.table_store == "rocksdb" else None
+    tables: dict[str, Any] = {"store_path": table_dir, "default": None, "partitions": kafka.partitions,
+                              "key_type": bytes, "value_type": bytes}
+    rule_state = pinned_table(app, "rule-state", help="Stateful rules' memory, keyed <rule id>|<state key>.", **tables)
+    alert_state = pinned_table(app, "alert-book", help="Latest revision of the newest alert per fingerprint.", **tables)
     keys = settings.privacy.person_keys()
     dead_letters = DeadLetters(topics["dead-letters"], Sealer.from_file(settings.dead_letter_key_file))
     replicator = RegisterReplicator(settings=settings, store=resources.store, keys=keys, reject=dead_letters)

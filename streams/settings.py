@@ -163,6 +163,12 @@ class StreamSettings(BaseModel):
                     "every hand-over through rule-input and findings, as to another worker (to compare, and to test "
                     "that path on one worker).",
     )
+    table_store: Literal["rocksdb", "memory"] = Field(
+        default="rocksdb",
+        description="Where the rule-state and alert-book tables keep their values: a RocksDB under the worker's "
+                    "directory, rebuilt from the changelogs at every start (streams/agents/tablestore.py), or "
+                    "Faust's in-memory store (every value on the heap: 1.2 GB RSS at 1,000,000 residents).",
+    )
     gc_freeze: bool = Field(
         default=True,
         description="Freeze what survives each full garbage collection (streams/gcpause.py), so the next one does "

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import faust
@@ -30,6 +31,7 @@ from faust.tables.table import Table
 from pydantic import BaseModel
 
 from schemas import Alert
+from streams.agents.tablestore import OffHeapStore
 from streams.alertbook import Published
 from streams.memo import ByContent
 from streams.rules import RULES
@@ -77,6 +79,18 @@ class PinnedTable(Table[bytes, bytes]):
     through Faust's producer buffer. Keys and values are bytes, as Faust's "raw" serializers write them."""
 
     pinned: int | None = None
+    store_path: Path | None = None
+    """Where the table keeps its values off the heap (``OffHeapStore``); None: Faust's in-memory store."""
+
+    def _new_store(self) -> Any:
+        if self.store_path is None:
+            return super()._new_store()
+        return OffHeapStore("gridwatch-offheap://", self.app, self, table_name=self.name, loop=self.loop,
+                            path=self.store_path / self.name)
+
+    def get(self, key: bytes, default: Any = None) -> Any:
+        """The store's own ``get``: one read (a table's ``get`` asks the store ``in`` first, then reads again)."""
+        return self.data.get(key, default)
 
     def partition_for_key(self, key: Any) -> int | None:
         return self.pinned if self.pinned is not None else super().partition_for_key(key)
@@ -93,9 +107,11 @@ class PinnedTable(Table[bytes, bytes]):
         self._write_changelog(key, None)
 
 
-def pinned_table(app: faust.App, name: str, **kwargs: Any) -> PinnedTable:
-    """Define a ``PinnedTable`` on ``app`` as ``app.Table`` defines a table."""
+def pinned_table(app: faust.App, name: str, *, store_path: Path | None = None, **kwargs: Any) -> PinnedTable:
+    """Define a ``PinnedTable`` on ``app`` as ``app.Table`` defines a table; its values kept under ``store_path``
+    (off the heap) if given."""
     table = PinnedTable(app, name=name, beacon=app.tables.beacon, **kwargs)
+    table.store_path = store_path
     app.tables.add(table)
     return table
 
