@@ -151,7 +151,11 @@ class StreamSettings(BaseModel):
     delay a quiet stream adds before an event is judged."""
 
     take_records: int = Field(default=500, ge=1, description="At most this many uploads per take.")
-    take_within: float = Field(default=0.01, gt=0, description="Seconds a take waits to fill before it is judged.")
+    take_within: float = Field(
+        default=0.0, ge=0,
+        description="0: a take ends as soon as nothing more is waiting (streams/agents/take.py); else Faust's "
+                    "fixed window, the seconds a take waits to fill before it is judged.",
+    )
     stall_after_s: float = Field(
         default=60.0, gt=0,
         description="A partition with records waiting whose committed offset has not moved this long is stalled: "

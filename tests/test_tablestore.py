@@ -43,6 +43,11 @@ class _Event:
     message: _Message
 
 
+def _batch(*messages: _Message) -> list[Any]:
+    """A recovery's batch: the changelog events Faust hands a store (only their messages are read)."""
+    return [_Event(m) for m in messages]
+
+
 def _store(path: Path, table: Any | None = None) -> OffHeapStore:
     return OffHeapStore("gridwatch-offheap://", None, table or _Table(), table_name="rule-state", path=path)
 
@@ -73,10 +78,10 @@ def test_a_new_store_starts_empty_whatever_the_previous_run_left(tmp_path: Path)
 def test_a_recovery_batch_writes_and_deletes_and_a_revoked_partition_is_dropped_when_recovery_completes(
         tmp_path: Path) -> None:
     store = _store(tmp_path / "t")
-    store.apply_changelog_batch([
-        _Event(_Message(b"a", b"1", 0)), _Event(_Message(b"b", b"2", 1)), _Event(_Message(b"c", b"3", 2)),
-        _Event(_Message(b"b", None, 1)), _Event(_Message(b"d", b"4", 1)),
-    ], to_key=bytes, to_value=bytes)
+    store.apply_changelog_batch(_batch(
+        _Message(b"a", b"1", 0), _Message(b"b", b"2", 1), _Message(b"c", b"3", 2), _Message(b"b", None, 1),
+        _Message(b"d", b"4", 1),
+    ), to_key=bytes, to_value=bytes)
     assert sorted(store.items()) == [(b"a", b"1"), (b"c", b"3"), (b"d", b"4")]
     active = {TP(CHANGELOG, 0), TP(CHANGELOG, 1), TP("app-events", 2)}  # partition 2 of another topic only
     asyncio.run(store.on_recovery_completed(active_tps=active, standby_tps=set()))
@@ -85,7 +90,7 @@ def test_a_recovery_batch_writes_and_deletes_and_a_revoked_partition_is_dropped_
 
 def test_a_drop_larger_than_one_batch_leaves_nothing_of_the_partition(tmp_path: Path) -> None:
     store = _store(tmp_path / "t")
-    store.apply_changelog_batch([_Event(_Message(f"k{i}".encode(), b"v", i % 2)) for i in range(25_000)],
+    store.apply_changelog_batch(_batch(*(_Message(f"k{i}".encode(), b"v", i % 2) for i in range(25_000))),
                                 to_key=bytes, to_value=bytes)
     asyncio.run(store.on_recovery_completed(active_tps={TP(CHANGELOG, 1)}, standby_tps=set()))
     assert len(store) == 12_500 and all(int(key[1:]) % 2 == 1 for key in store)

@@ -35,6 +35,7 @@ from streams.agents.delivery import Delivered, FindingDelivery, Ownership
 from streams.agents.judge import report
 from streams.agents.sink import SinkFeeder
 from streams.agents.tables import adopt, partition_of
+from streams.agents.take import takes
 from streams.codec import Rejected, decode_batch, safe_error
 from streams.engine import Family
 from streams.judging import PartitionJudge
@@ -268,7 +269,9 @@ def register(p: Pipeline, feeder: SinkFeeder, judge: PartitionJudge, deliver: Fi
     async def process(stream: Any) -> None:
         await p.registers.caught_up.wait()  # judge no event against a half-loaded register
         cfg = p.settings.stream
-        async for events in stream.noack_take(cfg.take_records, within=cfg.take_within):
+        batches = (takes(stream, cfg.take_records) if cfg.take_within == 0
+                   else stream.noack_take(cfg.take_records, within=cfg.take_within))
+        async for events in batches:
             rows: list[EnrichedEvent] = []
             take = _Take()
             for event in events:
