@@ -31,9 +31,10 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import BaseModel, TypeAdapter
-from rocksdict import Options, Rdict, WriteBatch
+from rocksdict import Rdict, WriteBatch
 
 from schemas import Checkpoint, Compound, PersonRecord, QuarantineOrder, RegisterName, Resident, RiskArea, Visitor
+from streams import rocks
 from streams.clients import aiokafka
 from streams.codec import Rejected, decode_record, safe_error
 from streams.master import PERSON_REGISTERS, merge_risk, person_record_key, register_key, store_key, visitor_key
@@ -84,8 +85,7 @@ class RegisterStore:
 
     def __init__(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
-        opts = Options(raw_mode=True)
-        self._db = Rdict(str(path), options=opts)
+        self._db = Rdict(str(path), options=rocks.options())
         self._versions: dict[bytes, int] = {}  # per key prefix (register): bumped by every write to it
 
     def version(self, prefix: bytes) -> int:

@@ -33,27 +33,15 @@ from typing import Any, cast
 
 from faust.stores import base
 from faust.types import TP, EventT
-from rocksdict import BlockBasedOptions, Cache, Options, Rdict, WriteBatch, WriteOptions
+from rocksdict import Rdict, WriteBatch, WriteOptions
+
+from streams import rocks
 
 _PARTITION_BYTES = 2
-WRITE_BUFFER_BYTES = 16 * 1024 * 1024
-"""Per table: the memtable RocksDB fills before it writes a file (two at most); bounds what the store adds to RSS."""
 BLOCK_CACHE_BYTES = 32 * 1024 * 1024
-"""Per table: recently read blocks of its files, beyond the memtables."""
+"""Per table: recently read blocks of its files, beyond the memtables (``streams.rocks``)."""
 DROP_BATCH = 10_000
 """Keys examined per batch when a recovery drops a revoked partition's values."""
-
-
-def _options() -> Options:
-    opts = Options(raw_mode=True)
-    opts.create_if_missing(True)
-    opts.set_write_buffer_size(WRITE_BUFFER_BYTES)
-    opts.set_max_write_buffer_number(2)
-    table = BlockBasedOptions()
-    table.set_bloom_filter(10, False)  # most reads find their key; the filter spares the files that lack it
-    table.set_block_cache(Cache(BLOCK_CACHE_BYTES))
-    opts.set_block_based_table_factory(table)
-    return opts
 
 
 class OffHeapStore(base.Store[bytes, bytes]):
@@ -64,7 +52,7 @@ class OffHeapStore(base.Store[bytes, bytes]):
         self.path = path
         shutil.rmtree(path, ignore_errors=True)  # what a previous run left is never trusted: recovery rebuilds it
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = Rdict(str(path), options=_options())
+        self._db = Rdict(str(path), options=rocks.options(block_cache_bytes=BLOCK_CACHE_BYTES, bloom_bits=10))
         writes = WriteOptions()
         writes.disable_wal = True  # type: ignore[method-assign,assignment]  # a property (the stubs say a method)
         self._db.set_write_options(writes)
