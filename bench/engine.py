@@ -45,6 +45,7 @@ import hashlib
 import json
 import platform
 import sys
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -57,6 +58,7 @@ from typing import Any, Literal
 from schemas import EnrichedEvent, Event
 from streams.agents.judge import silence_event
 from streams.agents.tables import RecordView, table_state
+from streams.agents.tablestore import OffHeapStore
 from streams.catalogue import load_catalogue
 from streams.codec import DecodedBatch, decode_batch
 from streams.engine import Engine, Family
@@ -80,6 +82,37 @@ class _MemoryTable(dict[bytes, bytes]):
     """A Faust table's part ``RecordView`` uses: bytes by bytes, and the partition a flush pins (ignored here)."""
 
     pinned: int | None = None
+
+
+class _OffHeapTable:
+    """The same part of a table over the worker's off-heap store (``OffHeapStore``), in a directory of its own."""
+
+    name = "rule-state"
+    pinned: int | None = None
+
+    def __init__(self, path: Path) -> None:
+        self.data = OffHeapStore("gridwatch-offheap://", None, self, table_name=self.name, path=path)
+
+    def partition_for_key(self, key: bytes) -> int:
+        return self.pinned or 0
+
+    def get(self, key: bytes, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self.data[key] = value
+
+    def __delitem__(self, key: bytes) -> None:
+        del self.data[key]
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.data)
+
+    def items(self) -> Iterator[tuple[bytes, bytes]]:
+        return self.data.items()
 
 
 @dataclass
@@ -113,7 +146,7 @@ def run_engine_bench(
     fingerprints: bool = False,
     street: Street | None = None,
     profiler: cProfile.Profile | None = None,
-    state: Literal["memory", "table"] = "memory",
+    state: Literal["memory", "table", "offheap"] = "memory",
     take_events: int = 20,
 ) -> dict[str, Any]:
     """Time the engine over ``events`` simulated events against ``residents`` residents; the figures as a dict.
@@ -125,7 +158,9 @@ def run_engine_bench(
     street = street if street is not None else build_street(seed=seed, residents=residents)
     keys = PersonKeys(secret=SECRET)
     enricher = Enricher(master=memory_master(street, keys), keys=keys)
-    table = _MemoryTable() if state == "table" else None
+    scratch = tempfile.TemporaryDirectory(prefix="bench-engine-") if state == "offheap" else None
+    table: _MemoryTable | _OffHeapTable | None = (
+        _MemoryTable() if state == "table" else _OffHeapTable(Path(scratch.name) / "rule-state") if scratch else None)
     view = RecordView(table) if table is not None else None
     engine = Engine(load_catalogue(),
                     states=lambda rule: table_state(view, rule) if view is not None else MemoryState())
@@ -246,14 +281,25 @@ def run_engine_bench(
         "findings_digest": findings_hash.hexdigest(),
         "enriched_digest": enriched_hash.hexdigest(),
     }
-    if table is not None:  # what the worker's rule-state table holds at the end: it lives in the worker's memory
+    result["rss_mb"] = {"end": round(_rss_mb("VmRSS"), 1), "peak": round(_rss_mb("VmHWM"), 1)}
+    if table is not None:  # what the worker's rule-state table holds at the end (with offheap, on disk)
         result["state_table"] = {
             "keys": len(table), "bytes": sum(len(k) + len(v) for k, v in table.items()),
             "by_bundle": dict(Counter(k.split(b"|", 1)[0].decode() for k in table)),
         }
     if fingerprints:
         result["fingerprints"] = lines
+    if scratch is not None:
+        scratch.cleanup()
     return result
+
+
+def _rss_mb(field: str) -> float:
+    """This process's resident set (``VmRSS``) or its high-water mark (``VmHWM``), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def _figure(ns: int, events: int) -> dict[str, float]:
@@ -276,6 +322,8 @@ def report(result: dict[str, Any]) -> str:
                f"   engine_eps")
     out.append(f"  (garbage collection between chunks: {result['gc_s']:.2f} s, not in engine_eps)")
     out.append(f"findings: {result['findings']:,} {result['findings_by_rule']}")
+    out.append(f"process RSS at the end {result['rss_mb']['end']:,.0f} MB, peak {result['rss_mb']['peak']:,.0f} MB "
+               f"(the registers are held in memory here)")
     if "state_table" in result:
         st = result["state_table"]
         out.append(f"rule-state table at the end: {st['keys']:,} keys, {st['bytes'] / 1e6:,.1f} MB of keys and values "
@@ -295,8 +343,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--events", type=int, default=200_000, help="events to run through the engine (default 200,000)")
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
-    p.add_argument("--state", choices=("memory", "table"), default="memory",
-                   help="rule state in memory (the rules alone), or the worker's: JSON in a table, flushed per take")
+    p.add_argument("--state", choices=("memory", "table", "offheap"), default="memory",
+                   help="rule state in memory (the rules alone), or the worker's: JSON in a table, flushed per take "
+                        "(table: in a dict, as Faust's in-memory store; offheap: in the worker's RocksDB store)")
     p.add_argument("--profile", type=Path, default=None,
                    help="profile the timed phases with cProfile, stats to this file (timings are then inflated)")
 

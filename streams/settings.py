@@ -151,10 +151,12 @@ class StreamSettings(BaseModel):
     delay a quiet stream adds before an event is judged."""
 
     take_records: int = Field(default=500, ge=1, description="At most this many uploads per take.")
-    take_within: float = Field(
-        default=0.0, ge=0,
-        description="0: a take ends as soon as nothing more is waiting (streams/agents/take.py); else Faust's "
-                    "fixed window, the seconds a take waits to fill before it is judged.",
+    take_within: float = Field(default=0.01, gt=0,
+                               description="Seconds a busy worker's take fills before it is judged.")
+    adaptive_take: bool = Field(
+        default=True,
+        description="An upload reaching an idle worker is judged at once, a busy worker's are taken for take_within "
+                    "(streams/agents/take.py); False: Faust's take, every take_within whatever the load.",
     )
     stall_after_s: float = Field(
         default=60.0, gt=0,

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
+
+import pytest
 
 from bench.engine import PHASES, main, run_engine_bench
 
@@ -36,11 +39,13 @@ def test_the_engine_finds_the_same_as_before_on_a_simulated_run() -> None:
     assert result["fingerprints"] == lines
 
 
-def test_the_workers_state_path_finds_the_same_as_state_in_memory() -> None:
-    """Rule state written to JSON in a table and read back from it, flushed per take as the worker does."""
+@pytest.mark.parametrize("store", ["table", "offheap"])
+def test_the_workers_state_path_finds_the_same_as_state_in_memory(store: Literal["table", "offheap"]) -> None:
+    """Rule state written to JSON in a table (a dict as Faust's in-memory store, or the worker's RocksDB store)
+    and read back from it, flushed per take as the worker does."""
     _header, enriched, *lines = GOLDEN.read_text(encoding="utf-8").splitlines()
-    result = run_engine_bench(2000, 20000, fingerprints=True, state="table", take_events=7)
-    assert result["config"]["state"] == "table"
+    result = run_engine_bench(2000, 20000, fingerprints=True, state=store, take_events=7)
+    assert result["config"]["state"] == store
     assert result["enriched_digest"] == enriched.removeprefix("# enriched ")
     assert result["fingerprints"] == lines
     # what the table holds at the end is reported (it lives in the worker's memory): a bundle per person and more

@@ -1,4 +1,4 @@
-"""The events agent's take ends when nothing more is waiting: a lone upload is judged at once, a queue in batches."""
+"""The events agent's take: an upload reaching an idle worker is taken at once, a busy worker's are batched."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from types import SimpleNamespace
 
 from streams.agents.take import takes
+
+WITHIN = 0.05
 
 
 class _Stream:
@@ -23,37 +25,63 @@ class _Stream:
             yield self.current_event
 
 
-async def _first_takes(stream: _Stream, max_records: int, count: int, later: list[str]) -> list[list[str]]:
-    out: list[list[str]] = []
-    async for taken in takes(stream, max_records):
-        assert stream.enable_acks is False  # the caller acks once its rows are stored
-        out.append(taken)
-        if len(out) == 1:
-            for value in later:  # arrives while the first take is judged
-                stream.channel.queue.put_nowait(value)
-        if len(out) == count:
-            break
-    return out
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
 
 
-def test_what_is_queued_is_one_take_and_a_lone_record_later_is_taken_without_waiting() -> None:
+def test_an_idle_workers_uploads_are_taken_at_once_and_what_queued_together_is_one_take() -> None:
     async def run() -> tuple[list[list[str]], bool]:
-        stream = _Stream()
+        stream, clock, out = _Stream(), _Clock(), []
         for value in ("a", "b", "c"):
             stream.channel.queue.put_nowait(value)
-        got = await asyncio.wait_for(_first_takes(stream, 500, 2, ["d"]), timeout=30)
-        return got, stream.enable_acks
+        gen = takes(stream, 500, WITHIN, clock)
+        async for taken in gen:
+            assert stream.enable_acks is False  # the caller acks once its rows are stored
+            out.append(taken)
+            if len(out) == 2:
+                break
+            def quiet_then_d() -> None:  # the street is quiet for a second: the next upload finds the worker idle
+                clock.now += 1.0
+                stream.channel.queue.put_nowait("d")
 
-    got, acks_restored = asyncio.run(run())
+            asyncio.get_running_loop().call_later(0.01, quiet_then_d)
+        await gen.aclose()  # as when the agent stops
+        return out, stream.enable_acks
+
+    got, acks_restored = asyncio.run(asyncio.wait_for(run(), timeout=30))
     assert got == [["a", "b", "c"], ["d"]]
     assert acks_restored
 
 
+def test_a_busy_workers_take_fills_for_the_window_with_what_arrives_meanwhile() -> None:
+    async def run() -> list[list[str]]:
+        stream, clock, out = _Stream(), _Clock(), []
+        stream.channel.queue.put_nowait("a")
+        async for taken in takes(stream, 500, WITHIN, clock):
+            out.append(taken)
+            if len(out) == 2:
+                break
+            # no time passes on the worker's clock: "b" comes while it is busy, "c" during b's take window
+            stream.channel.queue.put_nowait("b")
+            asyncio.get_running_loop().call_later(WITHIN / 5, stream.channel.queue.put_nowait, "c")
+        return out
+
+    assert asyncio.run(asyncio.wait_for(run(), timeout=30)) == [["a"], ["b", "c"]]
+
+
 def test_a_take_holds_at_most_max_records_and_the_rest_follow_in_order() -> None:
     async def run() -> list[list[str]]:
-        stream = _Stream()
+        stream, out = _Stream(), []
         for value in "abcde":
             stream.channel.queue.put_nowait(value)
-        return await asyncio.wait_for(_first_takes(stream, 2, 3, []), timeout=30)
+        async for taken in takes(stream, 2, WITHIN, _Clock()):
+            out.append(taken)
+            if len(out) == 3:
+                break
+        return out
 
-    assert asyncio.run(run()) == [["a", "b"], ["c", "d"], ["e"]]
+    assert asyncio.run(asyncio.wait_for(run(), timeout=30)) == [["a", "b"], ["c", "d"], ["e"]]

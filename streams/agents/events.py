@@ -269,7 +269,7 @@ def register(p: Pipeline, feeder: SinkFeeder, judge: PartitionJudge, deliver: Fi
     async def process(stream: Any) -> None:
         await p.registers.caught_up.wait()  # judge no event against a half-loaded register
         cfg = p.settings.stream
-        batches = (takes(stream, cfg.take_records) if cfg.take_within == 0
+        batches = (takes(stream, cfg.take_records, cfg.take_within) if cfg.adaptive_take
                    else stream.noack_take(cfg.take_records, within=cfg.take_within))
         async for events in batches:
             rows: list[EnrichedEvent] = []
