@@ -154,9 +154,10 @@ class StreamSettings(BaseModel):
     take_within: float = Field(default=0.01, gt=0,
                                description="Seconds a busy worker's take fills before it is judged.")
     adaptive_take: bool = Field(
-        default=True,
+        default=False,
         description="An upload reaching an idle worker is judged at once, a busy worker's are taken for take_within "
-                    "(streams/agents/take.py); False: Faust's take, every take_within whatever the load.",
+                    "(streams/agents/take.py). Off by default: it halved the idle probe's p50 but doubled p99 at "
+                    "1,000 events/s offered (bench-results/pairs-2026-12-07f/); False: Faust's take.",
     )
     stall_after_s: float = Field(
         default=60.0, gt=0,
