@@ -5,7 +5,9 @@ Over the simulator's street and day (``build_street``, ``generate_day``), scaled
 Python, each phase on its own:
 
 * ``decode``: the bytes of each ``EventBatch`` record as published → events (``codec.decode_batch``);
-* ``enrich``: each event joined with the registers (``Enricher`` over a ``MemoryMaster``);
+* ``enrich``: each event joined with the registers (``Enricher`` over a ``MemoryMaster``, or with
+  ``registers="store"`` over the worker's own ``StoreMaster``: a RocksDB register store filled through the
+  replicator's apply step in fetches of 5,000 records, as a worker loads the register topics);
 * ``per_event``: the per-event rules and the routing of the event to the stateful families;
 * ``stateful``: every stateful family the event is routed to, with ``MemoryState`` (the tests' in-memory
   state), the judge's lateness check, and on the event-time watermark (the latest event time seen, a
@@ -39,6 +41,7 @@ file made before the engine was optimised.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import cProfile
 import gc
 import hashlib
@@ -55,6 +58,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
+from aiokafka import TopicPartition
+
 from schemas import EnrichedEvent, Event
 from streams.agents.judge import silence_event
 from streams.agents.tables import RecordView, table_state
@@ -65,10 +70,13 @@ from streams.engine import Engine, Family
 from streams.enrich import Enricher
 from streams.findings import fingerprint_of, to_record
 from streams.judging import CONFIRM_EVERY, TICK_EVERY
+from streams.master import MasterData
 from streams.privacy import PersonKeys
+from streams.registers import RegisterReplicator, RegisterStore, StoreMaster
 from streams.rules.base import Finding
 from streams.rules.state import MemoryState
-from streams.simulate import Street, build_street, generate_day, memory_master
+from streams.settings import Settings
+from streams.simulate import Street, build_street, generate_day, memory_master, publish_master_data
 
 PHASES = ("decode", "enrich", "per_event", "stateful", "finding_record")
 """The phases ``engine_eps`` is made of, in pipeline order."""
@@ -115,6 +123,63 @@ class _OffHeapTable:
         return self.data.items()
 
 
+@dataclass(frozen=True, slots=True)
+class _Record:
+    """What the replicator's apply step reads of a consumed register record."""
+
+    key: bytes
+    value: bytes
+    offset: int
+
+
+class _RegisterFeed:
+    """A producer for ``publish_master_data`` that hands the registers to a replicator's apply step, 5,000 records
+    of a topic at a time (the replicator's fetch size), as a worker loads them from the register topics."""
+
+    FETCH = 5_000
+
+    def __init__(self, replicator: RegisterReplicator, loop: asyncio.AbstractEventLoop) -> None:
+        self._replicator = replicator
+        self._loop = loop
+        self._pending: dict[str, list[_Record]] = {}
+        self._offsets: Counter[str] = Counter()
+
+    def send(self, topic: str, value: bytes | None = None, key: bytes | None = None) -> None:
+        if key is None or value is None:
+            raise ValueError("the simulator publishes every register record with a key and a value")
+        pending = self._pending.setdefault(topic, [])
+        pending.append(_Record(key, value, self._offsets[topic]))
+        self._offsets[topic] += 1
+        if len(pending) >= self.FETCH:
+            self._apply(topic)
+
+    def flush(self, timeout: float | None = None) -> None:
+        for topic in list(self._pending):
+            self._apply(topic)
+
+    def _apply(self, topic: str) -> None:
+        records = self._pending.pop(topic, [])
+        if records:
+            self._loop.run_until_complete(self._replicator.apply({TopicPartition(topic, 0): records}))
+
+
+def _store_master(street: Street, keys: PersonKeys, path: Path) -> tuple[StoreMaster, RegisterStore]:
+    """The street's registers in the worker's register store under ``path``, and the worker's lookups over it."""
+    settings = Settings(data_dir=path)
+    store = RegisterStore(path / "registers")
+
+    async def refuse(why: Any, record: Any) -> None:
+        raise RuntimeError(f"the simulator's register record at offset {record.offset} was rejected: {why}")
+
+    replicator = RegisterReplicator(settings=settings, store=store, keys=keys, reject=refuse)
+    loop = asyncio.new_event_loop()
+    try:
+        publish_master_data(street, producer=_RegisterFeed(replicator, loop), topic=settings.kafka.topic)
+    finally:
+        loop.close()
+    return StoreMaster(store), store
+
+
 @dataclass
 class _Clock:
     """Nanoseconds per phase."""
@@ -147,6 +212,7 @@ def run_engine_bench(
     street: Street | None = None,
     profiler: cProfile.Profile | None = None,
     state: Literal["memory", "table", "offheap"] = "memory",
+    registers: Literal["memory", "store"] = "memory",
     take_events: int = 20,
 ) -> dict[str, Any]:
     """Time the engine over ``events`` simulated events against ``residents`` residents; the figures as a dict.
@@ -157,10 +223,18 @@ def run_engine_bench(
     t_setup = time.perf_counter()
     street = street if street is not None else build_street(seed=seed, residents=residents)
     keys = PersonKeys(secret=SECRET)
-    enricher = Enricher(master=memory_master(street, keys), keys=keys)
-    scratch = tempfile.TemporaryDirectory(prefix="bench-engine-") if state == "offheap" else None
+    scratch = (tempfile.TemporaryDirectory(prefix="bench-engine-")
+               if state == "offheap" or registers == "store" else None)
+    register_store: RegisterStore | None = None
+    master: MasterData
+    if registers == "store" and scratch is not None:
+        master, register_store = _store_master(street, keys, Path(scratch.name))
+    else:
+        master = memory_master(street, keys)
+    enricher = Enricher(master=master, keys=keys)
     table: _MemoryTable | _OffHeapTable | None = (
-        _MemoryTable() if state == "table" else _OffHeapTable(Path(scratch.name) / "rule-state") if scratch else None)
+        _MemoryTable() if state == "table"
+        else _OffHeapTable(Path(scratch.name) / "rule-state") if state == "offheap" and scratch else None)
     view = RecordView(table) if table is not None else None
     engine = Engine(load_catalogue(),
                     states=lambda rule: table_state(view, rule) if view is not None else MemoryState())
@@ -263,7 +337,7 @@ def run_engine_bench(
     engine_ns = sum(ns[name] for name in PHASES)
     result: dict[str, Any] = {
         "config": {"residents": residents, "events": events, "seed": seed, "chunk_records": chunk_records,
-                   "batch_events": 50, "batch_seconds": 60.0, "state": state,
+                   "batch_events": 50, "batch_seconds": 60.0, "state": state, "registers": registers,
                    **({"take_events": take_events} if state == "table" else {})},
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
         "events": n_events,
@@ -289,6 +363,8 @@ def run_engine_bench(
         }
     if fingerprints:
         result["fingerprints"] = lines
+    if register_store is not None:
+        register_store.close()
     if scratch is not None:
         scratch.cleanup()
     return result
@@ -314,7 +390,8 @@ def report(result: dict[str, Any]) -> str:
     """The figures as a few lines for the terminal."""
     cfg = result["config"]
     out = [f"engine alone: {result['events']:,} events in {result['records']:,} uploads, "
-           f"{cfg['residents']:,} residents, {cfg['state']} state (setup {result['setup_s']:.1f} s, not timed)"]
+           f"{cfg['residents']:,} residents, registers in {cfg['registers']}, {cfg['state']} state "
+           f"(setup {result['setup_s']:.1f} s, not timed)"]
     for name, fig in result["phases"].items():
         extra = "   (not in engine_eps)" if name not in PHASES else ""
         out.append(f"  {name:<15} {fig['us_per_event']:>8.2f} µs/event {fig['eps']:>12,} events/s{extra}")
@@ -323,7 +400,7 @@ def report(result: dict[str, Any]) -> str:
     out.append(f"  (garbage collection between chunks: {result['gc_s']:.2f} s, not in engine_eps)")
     out.append(f"findings: {result['findings']:,} {result['findings_by_rule']}")
     out.append(f"process RSS at the end {result['rss_mb']['end']:,.0f} MB, peak {result['rss_mb']['peak']:,.0f} MB "
-               f"(the registers are held in memory here)")
+               f"(the street's registers are held in memory here, whichever the lookups read)")
     if "state_table" in result:
         st = result["state_table"]
         out.append(f"rule-state table at the end: {st['keys']:,} keys, {st['bytes'] / 1e6:,.1f} MB of keys and values "
@@ -346,6 +423,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--state", choices=("memory", "table", "offheap"), default="memory",
                    help="rule state in memory (the rules alone), or the worker's: JSON in a table, flushed per take "
                         "(table: in a dict, as Faust's in-memory store; offheap: in the worker's RocksDB store)")
+    p.add_argument("--registers", choices=("memory", "store"), default="memory",
+                   help="what enrichment looks up: the registers in memory (the engine alone), or the worker's "
+                        "RocksDB register store, filled as a worker loads the register topics")
     p.add_argument("--profile", type=Path, default=None,
                    help="profile the timed phases with cProfile, stats to this file (timings are then inflated)")
 
@@ -353,10 +433,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run_from_args(args: argparse.Namespace) -> int:
     if args.profile is not None:
         profiler = cProfile.Profile()
-        result = run_engine_bench(args.residents, args.events, seed=args.seed, profiler=profiler, state=args.state)
+        result = run_engine_bench(args.residents, args.events, seed=args.seed, profiler=profiler, state=args.state,
+                                  registers=args.registers)
         profiler.dump_stats(str(args.profile))
     else:
-        result = run_engine_bench(args.residents, args.events, seed=args.seed, state=args.state)
+        result = run_engine_bench(args.residents, args.events, seed=args.seed, state=args.state,
+                                  registers=args.registers)
     print(report(result))
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -218,7 +218,7 @@ class RegisterReplicator:
             while True:
                 batches = await consumer.getmany(timeout_ms=500, max_records=5000)
                 if batches:
-                    await self._apply(batches)
+                    await self.apply(batches)
                 if not self.caught_up.is_set():
                     await self._check(consumer, ends)
         finally:
@@ -266,7 +266,9 @@ class RegisterReplicator:
         WORKER_READY.labels(component="registers").set(1)
         log.info("registers caught up with %d partitions", len(ends))
 
-    async def _apply(self, batches: dict[TopicPartition, list[Any]]) -> None:
+    async def apply(self, batches: dict[TopicPartition, list[Any]]) -> None:
+        """One fetch's records (``key``, ``value``, ``offset`` each), validated, keyed and written with their offsets
+        in one batch. The consumer loop calls it; so do the engine benchmark and the tests, which have no broker."""
         puts: dict[bytes, bytes | None] = {}
         offsets: dict[tuple[str, int], int] = {}
         counts: dict[tuple[str, str], int] = {}

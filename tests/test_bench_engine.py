@@ -39,6 +39,15 @@ def test_the_engine_finds_the_same_as_before_on_a_simulated_run() -> None:
     assert result["fingerprints"] == lines
 
 
+def test_enrichment_over_the_workers_register_store_finds_the_same_as_registers_in_memory() -> None:
+    """The registers loaded through the replicator's apply step into RocksDB, looked up as the worker does."""
+    _header, enriched, *lines = GOLDEN.read_text(encoding="utf-8").splitlines()
+    result = run_engine_bench(2000, 20000, fingerprints=True, registers="store")
+    assert result["config"]["registers"] == "store"
+    assert result["enriched_digest"] == enriched.removeprefix("# enriched ")
+    assert result["fingerprints"] == lines
+
+
 @pytest.mark.parametrize("store", ["table", "offheap"])
 def test_the_workers_state_path_finds_the_same_as_state_in_memory(store: Literal["table", "offheap"]) -> None:
     """Rule state written to JSON in a table (a dict as Faust's in-memory store, or the worker's RocksDB store)

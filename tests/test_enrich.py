@@ -281,7 +281,7 @@ class _Feed:
             msgs.append(_Msg(key.encode(), value, self.offset))
             self.offset += 1
         tp = TopicPartition(self.settings.kafka.topic(logical), 0)
-        asyncio.run(self.replicator._apply({tp: msgs}))
+        asyncio.run(self.replicator.apply({tp: msgs}))
 
 
 def _key(r: Resident) -> str:
