@@ -62,6 +62,10 @@ CLOCK_SKEW_S = 2.0
 """Producer clocks may run this far ahead of the worker's and ``settled`` still be exact."""
 _MAX_SMALL = 50_000
 """Keys remembered per small register before the memory is cleared (a register of thousands never gets there)."""
+BLOOM_BITS = 10
+"""Bits per key of the register store's bloom filters: most person events look up a quarantine order or a visit
+that does not exist, and a store just loaded keeps its records in several levels of files, each of which a
+lookup otherwise searches (about 2 MB of filter per million records)."""
 _OFFSET = b"o|"
 _STAMP = b"s|person-keys"
 _DWELLING = b"d|"
@@ -85,7 +89,7 @@ class RegisterStore:
 
     def __init__(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
-        self._db = Rdict(str(path), options=rocks.options())
+        self._db = Rdict(str(path), options=rocks.options(bloom_bits=BLOOM_BITS))
         self._versions: dict[bytes, int] = {}  # per key prefix (register): bumped by every write to it
 
     def version(self, prefix: bytes) -> int:
