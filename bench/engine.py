@@ -72,7 +72,7 @@ from streams.findings import fingerprint_of, to_record
 from streams.judging import CONFIRM_EVERY, TICK_EVERY
 from streams.master import MasterData
 from streams.privacy import PersonKeys
-from streams.registers import RegisterReplicator, RegisterStore, StoreMaster
+from streams.registers import RegisterRecord, RegisterReplicator, RegisterStore, StoreMaster
 from streams.rules.base import Finding
 from streams.rules.state import MemoryState
 from streams.settings import Settings
@@ -123,15 +123,6 @@ class _OffHeapTable:
         return self.data.items()
 
 
-@dataclass(frozen=True, slots=True)
-class _Record:
-    """What the replicator's apply step reads of a consumed register record."""
-
-    key: bytes
-    value: bytes
-    offset: int
-
-
 class _RegisterFeed:
     """A producer for ``publish_master_data`` that hands the registers to a replicator's apply step, 5,000 records
     of a topic at a time (the replicator's fetch size), as a worker loads them from the register topics."""
@@ -141,14 +132,14 @@ class _RegisterFeed:
     def __init__(self, replicator: RegisterReplicator, loop: asyncio.AbstractEventLoop) -> None:
         self._replicator = replicator
         self._loop = loop
-        self._pending: dict[str, list[_Record]] = {}
+        self._pending: dict[str, list[RegisterRecord]] = {}
         self._offsets: Counter[str] = Counter()
 
     def send(self, topic: str, value: bytes | None = None, key: bytes | None = None) -> None:
         if key is None or value is None:
             raise ValueError("the simulator publishes every register record with a key and a value")
         pending = self._pending.setdefault(topic, [])
-        pending.append(_Record(key, value, self._offsets[topic]))
+        pending.append(RegisterRecord(key, value, self._offsets[topic]))
         self._offsets[topic] += 1
         if len(pending) >= self.FETCH:
             self._apply(topic)

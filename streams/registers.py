@@ -26,6 +26,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,10 +63,6 @@ CLOCK_SKEW_S = 2.0
 """Producer clocks may run this far ahead of the worker's and ``settled`` still be exact."""
 _MAX_SMALL = 50_000
 """Keys remembered per small register before the memory is cleared (a register of thousands never gets there)."""
-BLOOM_BITS = 10
-"""Bits per key of the register store's bloom filters: most person events look up a quarantine order or a visit
-that does not exist, and a store just loaded keeps its records in several levels of files, each of which a
-lookup otherwise searches (about 2 MB of filter per million records)."""
 _OFFSET = b"o|"
 _STAMP = b"s|person-keys"
 _DWELLING = b"d|"
@@ -89,7 +86,7 @@ class RegisterStore:
 
     def __init__(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True)
-        self._db = Rdict(str(path), options=rocks.options(bloom_bits=BLOOM_BITS))
+        self._db = Rdict(str(path), options=rocks.options())
         self._versions: dict[bytes, int] = {}  # per key prefix (register): bumped by every write to it
 
     def version(self, prefix: bytes) -> int:
@@ -150,6 +147,16 @@ class RegisterStore:
 
     def close(self) -> None:
         self._db.close()
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterRecord:
+    """What ``RegisterReplicator.apply`` reads of a consumed record (aiokafka's ``ConsumerRecord`` has these and
+    more): for feeding it without a broker, as the engine benchmark and the tests do."""
+
+    key: bytes | None
+    value: bytes | None
+    offset: int
 
 
 class RegisterReplicator:
@@ -271,7 +278,7 @@ class RegisterReplicator:
         log.info("registers caught up with %d partitions", len(ends))
 
     async def apply(self, batches: dict[TopicPartition, list[Any]]) -> None:
-        """One fetch's records (``key``, ``value``, ``offset`` each), validated, keyed and written with their offsets
+        """One fetch's records (``RegisterRecord``'s fields each), validated, keyed and written with their offsets
         in one batch. The consumer loop calls it; so do the engine benchmark and the tests, which have no broker."""
         puts: dict[bytes, bytes | None] = {}
         offsets: dict[tuple[str, int], int] = {}

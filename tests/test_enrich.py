@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from streams.enrich import Enricher
 from streams.idcard import with_check_digit
 from streams.master import MemoryMaster, Residents, register_key
 from streams.privacy import PersonKeys, mask_id
-from streams.registers import RegisterReplicator, RegisterStore, StoreMaster
+from streams.registers import RegisterRecord, RegisterReplicator, RegisterStore, StoreMaster
 from streams.settings import Settings
 from tests.factories import (
     COMPOUNDS,
@@ -253,13 +252,6 @@ def test_perimeter_report_accepts_a_malformed_number_and_masks_it() -> None:
 
 # the worker's store --------------------------------------------------------------------------------------
 
-@dataclass
-class _Msg:
-    key: bytes | None
-    value: bytes | None
-    offset: int
-
-
 class _Feed:
     """Drives the replicator's apply step as the consumer loop would, without a broker."""
 
@@ -278,7 +270,7 @@ class _Feed:
         msgs = []
         for key, record in records:
             value = record.model_dump_json().encode() if record is not None else None
-            msgs.append(_Msg(key.encode(), value, self.offset))
+            msgs.append(RegisterRecord(key.encode(), value, self.offset))
             self.offset += 1
         tp = TopicPartition(self.settings.kafka.topic(logical), 0)
         asyncio.run(self.replicator.apply({tp: msgs}))

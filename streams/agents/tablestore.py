@@ -52,7 +52,7 @@ class OffHeapStore(base.Store[bytes, bytes]):
         self.path = path
         shutil.rmtree(path, ignore_errors=True)  # what a previous run left is never trusted: recovery rebuilds it
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = Rdict(str(path), options=rocks.options(block_cache_bytes=BLOCK_CACHE_BYTES, bloom_bits=10))
+        self._db = Rdict(str(path), options=rocks.options(block_cache_bytes=BLOCK_CACHE_BYTES))
         writes = WriteOptions()
         writes.disable_wal = True  # type: ignore[method-assign,assignment]  # a property (the stubs say a method)
         self._db.set_write_options(writes)
