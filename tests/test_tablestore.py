@@ -96,3 +96,11 @@ def test_a_drop_larger_than_one_batch_leaves_nothing_of_the_partition(tmp_path: 
     assert len(store) == 12_500 and all(int(key[1:]) % 2 == 1 for key in store)
     store.clear()
     assert len(store) == 0
+
+
+def test_a_stopped_store_iterates_as_empty_so_a_timer_running_during_shutdown_does_not_crash_the_worker(
+        tmp_path: Path) -> None:
+    store = _store(tmp_path / "t")
+    store[b"alert|a"] = b"x"
+    asyncio.run(store.on_stop())
+    assert list(store.items()) == [] and list(store.keys()) == []

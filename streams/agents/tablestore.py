@@ -56,6 +56,7 @@ class OffHeapStore(base.Store[bytes, bytes]):
         writes = WriteOptions()
         writes.disable_wal = True  # type: ignore[method-assign,assignment]  # a property (the stubs say a method)
         self._db.set_write_options(writes)
+        self._closed = False
         self._held: set[int] = set()
         """Partitions this store has written a value for since it last dropped any."""
 
@@ -89,7 +90,11 @@ class OffHeapStore(base.Store[bytes, bytes]):
         return isinstance(key, bytes) and self._db.get(key) is not None
 
     def _items(self) -> Iterator[tuple[bytes, bytes]]:
-        """Keys and tagged values (raw mode: both bytes)."""
+        """Keys and tagged values (raw mode: both bytes); none once the store is stopped: a timer still running
+        while the worker stops (the alert book's release of held repeats) finds nothing to do, instead of
+        crashing the worker on a closed database."""
+        if self._closed:
+            return iter(())
         return cast(Iterator[tuple[bytes, bytes]], iter(self._db.items()))
 
     def __iter__(self) -> Iterator[bytes]:
@@ -160,6 +165,7 @@ class OffHeapStore(base.Store[bytes, bytes]):
         """Nothing to restore (see ``backup_partition``)."""
 
     async def on_stop(self) -> None:
+        self._closed = True
         self._db.close()
 
     # --
