@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hmac
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -76,3 +77,11 @@ def test_a_ring_needs_exactly_one_current_secret_with_unique_ids() -> None:
     with pytest.raises(ValueError, match="k and a number"):
         Secret("key-1", b"a", ROTATED)
     assert "b'a'" not in repr(Secret("k1", b"a", ROTATED))
+
+
+@pytest.mark.parametrize("secret", [b"s", b"a secret of a usual length, 32 b", bytes(range(64)), b"x" * 65, bytes(200)])
+def test_a_person_key_is_the_hmac_sha256_of_the_upper_cased_id_number_under_the_secret(secret: bytes) -> None:
+    keys = PersonKeys(secret=secret)
+    for id_number in (RESIDENT_ID, RESIDENT_ID.lower(), "11010519491231002X"):
+        expected = hmac.digest(secret, id_number.upper().encode("ascii"), "sha256").hex()[:20]
+        assert keys.key(id_number) == f"k0.{expected}"
