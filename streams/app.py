@@ -155,7 +155,8 @@ def create_app(settings: Settings, resources: WorkerResources, catalogue: Catalo
     if settings.stream.gc_freeze:
         async def keep_gc_pauses_short() -> None:
             await replicator.caught_up.wait()  # the start-up's heap, registers loaded, frozen before any event
-            await gcpause.run(gcpause.install(unfreeze_every_s=settings.stream.gc_unfreeze_every_s))
+            await gcpause.run(gcpause.install(unfreeze_every_s=settings.stream.gc_unfreeze_every_s,
+                                              thresholds=settings.stream.gc_thresholds))
 
         app.task(keep_gc_pauses_short)
     feeder = sink_agents.register(pipeline, resources.sink_runner)

@@ -86,8 +86,11 @@ class _Timer:
         self._clock.collected(int(info.get("generation", 0)), time.perf_counter() - self._started)
 
 
-def install(*, unfreeze_every_s: float) -> PauseClock:
-    """Time every collection, and freeze what the start-up made (one full collection first, before any event)."""
+def install(*, unfreeze_every_s: float, thresholds: tuple[int, int, int] | None = None) -> PauseClock:
+    """Time every collection, and freeze what the start-up made (one full collection first, before any event);
+    the generation thresholds set if given."""
+    if thresholds is not None:
+        gc.set_threshold(*thresholds)
     clock = PauseClock(unfreeze_every_s=unfreeze_every_s, last_unfreeze=time.monotonic())
     gc.callbacks.append(_Timer(clock))
     clock.frozen = settle()

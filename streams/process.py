@@ -7,6 +7,7 @@ restarted the way operators run it, and so that its embedded ClickHouse
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -32,6 +33,8 @@ def _env_value(value: object) -> str:
         return value.get_secret_value()
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, tuple | list | dict):  # pydantic-settings reads a complex field's variable as JSON
+        return json.dumps(value)
     return str(value)
 
 

@@ -181,6 +181,11 @@ class StreamSettings(BaseModel):
         description="Freeze what survives each full garbage collection (streams/gcpause.py), so the next one does "
                     "not walk the whole long-lived heap while every event waits.",
     )
+    gc_thresholds: tuple[int, int, int] = Field(
+        default=(700, 10, 10),
+        description="The collector's generation thresholds (gc.set_threshold): allocations before a young "
+                    "collection, young collections before a middle one, middle before a full one.",
+    )
     gc_unfreeze_every_s: float = Field(
         default=3600.0, ge=0,
         description="Hand the frozen objects back to the collector this often, so a reference cycle among them is "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 
-from streams.gcpause import PauseClock, freeze, run, settle
+from streams.gcpause import PauseClock, freeze, install, run, settle
 
 
 def test_a_full_collection_makes_a_freeze_due_once() -> None:
@@ -74,4 +74,18 @@ def test_a_freeze_counts_what_it_adds_without_walking_the_frozen_set() -> None:
         added = freeze()
         assert len(kept) <= added and abs(before + added - gc.get_freeze_count()) <= 6
     finally:
+        gc.unfreeze()
+
+
+def test_installing_sets_the_generation_thresholds_it_is_given_and_keeps_them_otherwise() -> None:
+    before, callbacks = gc.get_threshold(), list(gc.callbacks)
+    try:
+        install(unfreeze_every_s=0, thresholds=(12_345, 6, 7))
+        assert gc.get_threshold() == (12_345, 6, 7)
+        gc.set_threshold(701, 11, 12)
+        install(unfreeze_every_s=0)
+        assert gc.get_threshold() == (701, 11, 12)
+    finally:
+        gc.set_threshold(*before)
+        gc.callbacks[:] = callbacks
         gc.unfreeze()

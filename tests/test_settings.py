@@ -20,7 +20,8 @@ from streams.settings import Settings
 
 def test_a_child_built_from_settings_env_has_every_setting_of_its_parent(monkeypatch: pytest.MonkeyPatch) -> None:
     parent = Settings(app_id="a1", log_level="debug", kafka={"partitions": 3, "fetch_max_wait_ms": 25},
-                      clickhouse={"flush_seconds": 0.2}, stream={"in_process": False, "take_records": 7},
+                      clickhouse={"flush_seconds": 0.2},
+                      stream={"in_process": False, "take_records": 7, "gc_thresholds": (2000, 20, 30)},
                       metrics={"port": 1234}, privacy={"person_key_secret": SecretStr("s3cret")})
     for key, value in settings_env(parent, base={}).items():
         monkeypatch.setenv(key, value)
