@@ -19,7 +19,8 @@ BLOOM_BITS = 10
 are for keys that are absent (a quarantine order or a visit nobody has, a person with no rule state yet), and a
 store just loaded holds its records in several levels of files, each of which such a lookup otherwise searches:
 enrichment over the register store at a million residents took 0.79 to 0.92 times as long with them
-(``bench-results/pairs-2026-12-07g``)."""
+(``bench-results/pairs-2026-12-07g``); a worker at that size drained and restarted as fast with them and kept up
+with 2,000 events/s where it did not without (``bench-results/pairs-2026-12-07j``, one run each)."""
 
 
 def options(*, block_cache_bytes: int | None = None) -> Options:
