@@ -7,6 +7,7 @@ settings.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from dataclasses import dataclass
 from datetime import timedelta
@@ -159,6 +160,8 @@ def create_app(settings: Settings, resources: WorkerResources, catalogue: Catalo
                                               thresholds=settings.stream.gc_thresholds))
 
         app.task(keep_gc_pauses_short)
+    else:  # the thresholds hold without the freezing too
+        gc.set_threshold(*settings.stream.gc_thresholds)
     feeder = sink_agents.register(pipeline, resources.sink_runner)
     events_agent.register(pipeline, feeder, partition_judge, deliver, ownership,
                           state_changelog=rule_state.changelog_topic.get_topic_name())

@@ -74,6 +74,8 @@ class _Mac:
 
     ``hmac.digest`` looks the algorithm up in OpenSSL 3 on every call: about 2.7 µs for an ID number, against
     0.9 µs here (two copies of a hashed state, two updates), and the worker keys every new person it sees.
+    The standard library's own keyed object copied per call (``hmac.new(key, digestmod="sha256").copy()``) took
+    1.25 µs against 0.64 for this in one timeit run, so the construction is written out here.
     The result is the same bytes (``tests/test_privacy.py`` compares them).
     """
 
