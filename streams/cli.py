@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -55,6 +56,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from streams.catalogue import CatalogueError, load_catalogue
     from streams.engine import RuleVersionMismatch
     from streams.metrics import WORKER_READY
+    from streams.stopping import StopDeadline
     from streams.topics import ensure_topics
 
     settings = _settings(args)
@@ -82,11 +84,21 @@ def cmd_worker(args: argparse.Namespace) -> int:
     # ("Ignoring missing topic: ...findings"), and until the next rebalance no worker read it: every finding
     # sent through it was lost to the alerts (a demo with 0 alerts, the alert path "not started processing")
     ensure_topics(settings.kafka, worker_topics(app, settings))
+    deadline = StopDeadline(settings.stream.stop_within_s)
+
     class ReadyWorker(Worker):
         async def on_startup_finished(self) -> None:
             await super().on_startup_finished()
             WORKER_READY.labels(component="consumer").set(1)
             diagnostics.install(app)  # `kill -USR1 <pid>`: where a worker that looks stuck waits
+
+        def _schedule_shutdown(self, signal: signal.Signals) -> None:  # mode's SIGTERM and SIGINT handler
+            deadline.arm()
+            super()._schedule_shutdown(signal)
+
+        def on_worker_shutdown(self) -> None:  # any other way out (a crash): the stop that follows is bounded too
+            deadline.arm()
+            super().on_worker_shutdown()
 
     console = None
     if settings.console.in_worker:  # the embedded store admits one process: the console reads it from here

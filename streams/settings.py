@@ -164,6 +164,12 @@ class StreamSettings(BaseModel):
         description="A partition with records waiting whose committed offset has not moved this long is stalled: "
                     "the worker logs where every task waits and gridwatch_partition_stalled pages.",
     )
+    stop_within_s: float = Field(
+        default=60.0, gt=0,
+        description="A worker told to stop (SIGTERM, Ctrl-C) that is still stopping this long after exits at once "
+                    "with status 75, as if killed (streams/stopping.py): with the broker gone, its final commit "
+                    "would wait for a coordinator for good.",
+    )
     in_process: bool = Field(
         default=True,
         description="Judge and fold findings in the events agent where this worker owns the partition; False sends "

@@ -41,6 +41,17 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
 
 
 @pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[EphemeralBroker]:
+    """A broker of the test's own, for a test that kills it (the session's broker serves every other test)."""
+    broker = EphemeralBroker(tmp_path / "own-kafka", quiet=True)
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture
 def pipeline_settings(kafka_broker: Broker, tmp_path: Path) -> Settings:
     run = uuid.uuid4().hex[:8]
     return Settings(
