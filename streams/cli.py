@@ -51,7 +51,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from faust.worker import Worker
     from prometheus_client import start_http_server
 
-    from streams import diagnostics
+    from streams import diagnostics, logthrottle
     from streams.app import WorkerResources, create_app, worker_topics
     from streams.catalogue import CatalogueError, load_catalogue
     from streams.engine import RuleVersionMismatch
@@ -91,6 +91,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
             await super().on_startup_finished()
             WORKER_READY.labels(component="consumer").set(1)
             diagnostics.install(app)  # `kill -USR1 <pid>`: where a worker that looks stuck waits
+
+        def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+            super().on_setup_root_logger(logger, level)
+            logthrottle.install(logger)  # the Kafka clients' retries during an outage: once per 30 s, counted
 
         def _schedule_shutdown(self, signal: signal.Signals) -> None:  # mode's SIGTERM and SIGINT handler
             deadline.arm()
