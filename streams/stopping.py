@@ -29,6 +29,9 @@ STOP_OVERDUE_EXIT = 75
 """The exit status of a stop that ran out of time: ``EX_TEMPFAIL`` (sysexits.h), "try again", since a restart
 is what the supervisor should do."""
 
+LOG_GRACE_S = 5.0
+"""How long the expired deadline waits for the log to take its reason before it exits anyway."""
+
 
 class StopDeadline:
     """Arm once the worker begins to stop; ``exit`` (``os._exit`` in the worker) runs ``within`` seconds later
@@ -39,6 +42,7 @@ class StopDeadline:
         self._exit = exit
         self._timer: threading.Timer | None = None
         self._lock = threading.Lock()
+        self._left = False
 
     @property
     def armed(self) -> bool:
@@ -60,10 +64,22 @@ class StopDeadline:
                 self._timer.cancel()
 
     def _expire(self) -> None:
+        # the log is where the reason goes, but a handler's lock may be held by the very thread that hangs
+        # (a write to a full disk or a blocked pipe): the exit comes a moment later whatever the log does
+        fallback = threading.Timer(LOG_GRACE_S, self._leave)
+        fallback.daemon = True
+        fallback.start()
         log.critical("the worker did not stop within %.0f s of being told to (is the broker down?): exiting "
                      "without waiting (status %d); what it had not committed is read again after the restart",
                      self._within, STOP_OVERDUE_EXIT)
         for handler in logging.getLogger().handlers:
             with contextlib.suppress(Exception):  # the exit must happen whatever a handler does
                 handler.flush()
+        self._leave()
+
+    def _leave(self) -> None:
+        with self._lock:  # once, whichever of the two gets here first
+            if self._left:
+                return
+            self._left = True
         self._exit(STOP_OVERDUE_EXIT)

@@ -3,6 +3,7 @@ clients' retries meanwhile do not flood its log."""
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import threading
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from streams import stopping
 from streams.broker import EphemeralBroker
 from streams.process import WorkerProcess, free_port, settings_env
 from streams.scrape import wait_for_metric
@@ -64,6 +66,28 @@ def test_a_cancelled_deadline_does_not_exit() -> None:
     deadline.arm()
     deadline.cancel()
     assert not exits.called.wait(0.5)
+
+
+def test_an_expired_deadline_exits_even_when_the_log_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(stopping, "LOG_GRACE_S", 0.05)
+    release = threading.Event()
+
+    class _Stuck(logging.Handler):  # a log whose writes never return, as on a blocked pipe
+        def emit(self, record: logging.LogRecord) -> None:
+            release.wait(60)
+
+    stuck = _Stuck()
+    stopping.log.addHandler(stuck)
+    try:
+        exits = _Exits()
+        StopDeadline(0.05, exit=exits).arm()
+        assert exits.called.wait(30)
+        release.set()  # the log takes the reason at last: the deadline does not exit a second time
+        time.sleep(0.2)
+        assert exits.codes == [STOP_OVERDUE_EXIT]
+    finally:
+        release.set()
+        stopping.log.removeHandler(stuck)
 
 
 @pytest.mark.integration
