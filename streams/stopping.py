@@ -17,7 +17,6 @@ already hold.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import threading
@@ -71,10 +70,7 @@ class StopDeadline:
         fallback.start()
         log.critical("the worker did not stop within %.0f s of being told to (is the broker down?): exiting "
                      "without waiting (status %d); what it had not committed is read again after the restart",
-                     self._within, STOP_OVERDUE_EXIT)
-        for handler in logging.getLogger().handlers:
-            with contextlib.suppress(Exception):  # the exit must happen whatever a handler does
-                handler.flush()
+                     self._within, STOP_OVERDUE_EXIT)  # a stream handler flushes as it emits
         self._leave()
 
     def _leave(self) -> None:
