@@ -33,7 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -189,6 +189,28 @@ WARM_UP = 5
 """Probes sent and awaited before the timed ones: the worker's first alerts after a quiet spell."""
 
 
+PROBE_AFTER = timedelta(seconds=1)
+"""The idle probe's first event comes this long (in event time) after the last event of the load."""
+
+
+def idle_probe_start(last: datetime | None) -> datetime:
+    """The event time of the idle probe's first event: the street's clock goes on from the load's last event.
+
+    It used to jump to noon of the next day, so that none of the probe's events was late. A day without a
+    single scan then passed on the worker's event-time clock as soon as every events partition had seen a
+    probe: every checkpoint at once was silent (78 ``silent_checkpoint`` openings at the 100,000-resident
+    street, arriving with one probe's alert), and the probe whose event moved the watermark, with the one
+    after it, carried that burst. Two consecutive early probes were among the phase's three slowest in every
+    run since 7 December (47 to 77 ms against a p50 of 25; probes 2 and 3, 5 and 6 or 11 and 12, by where
+    the subjects' gates hash), and they made its p99. The probe measures one event's way to its alert on an
+    idle worker; going on from the load keeps the watermark moving by seconds, as on a street, and the
+    events are still never late (they come after everything the load sent).
+    """
+    if last is None:  # no load before the probe
+        return datetime(2020, 6, 1, 12, tzinfo=UTC)
+    return last + PROBE_AFTER
+
+
 def _wait(condition: Callable[[], bool], timeout: float, every: float = 0.05) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -220,7 +242,6 @@ class LatencyRun:
     consumed: Callable[[], float]
     """The worker's count of events consumed (from its /metrics)."""
     say: Callable[[str], None] = print
-    next_day: date = date(2020, 6, 1)
     repeats_coalesced: bool = False
     """The worker holds plain repeats back (``alerts.repeat_interval_s`` > 0): they are counted, not timed."""
 
@@ -234,7 +255,6 @@ class LatencyRun:
         start_count = self.listener.count()
         consumed_before = self.consumed()
         probes: list[str] = []
-        last_time: datetime | None = None
         t0 = time.monotonic()
         wall0 = time.time()
         sent_events = 0
@@ -246,11 +266,8 @@ class LatencyRun:
             sent_events += len(batch.events)
             if batch.batch_id.endswith("-probe"):
                 probes.append(batch.events[0].event_id)
-            last_time = batch.events[-1].event_time
         self.producer.flush()
         offered_s = time.monotonic() - t0
-        if last_time is not None:  # the idle probe's day comes after the load's: none of its events is late
-            self.next_day = last_time.date() + timedelta(days=1)
 
         drain_timeout = max(120.0, 6 * seconds)
         consumed_all = _wait(lambda: self.consumed() - consumed_before >= sent_events, drain_timeout)
@@ -290,9 +307,10 @@ class LatencyRun:
         """``n`` single events on an idle worker, one at a time, each raising one alert.
 
         Idle means idle: the probe follows the curve's last (often saturated) point, and the worker's first
-        seconds after it still go to what that burst left (the sink's last rows, chDB merging them); the
-        first probes of the phase were its slowest, 57 to 109 ms against a p50 of 25. So it waits until the
-        worker has consumed nothing new for ``QUIET_S`` and then sends ``WARM_UP`` probes it does not time.
+        seconds after it still go to what that burst left (the sink's last rows, chDB merging them). So it
+        waits until the worker has consumed nothing new for ``QUIET_S`` and then sends ``WARM_UP`` probes it
+        does not time. Its events go on from the load's last event time (``idle_probe_start``), so the probe
+        is the last phase to take from its timeline.
         """
         self._until_quiet()
         sender = Sender(self.producer, self.events_topic)
@@ -301,7 +319,7 @@ class LatencyRun:
         outs: list[float] = []
         ordinals: list[int] = []
         missed = 0
-        at = datetime(self.next_day.year, self.next_day.month, self.next_day.day, 12, tzinfo=UTC)
+        at = idle_probe_start(self.timeline.last_time)
         for i in range(-WARM_UP, n):
             start_count = self.listener.count()
             source, event = _probe_event(self.street, self.subjects, at + timedelta(seconds=i + WARM_UP))
@@ -323,7 +341,6 @@ class LatencyRun:
                 made = probe_split(alert, sent, received)
                 ins.append(made[0])
                 outs.append(made[1])
-        self.next_day += timedelta(days=1)
         pcts = percentiles(samples)
         into, out_of = percentiles(ins), percentiles(outs)
         self.say(f"  idle probe, {n} events: p50 {_ms(pcts['p50'])}, p99 {_ms(pcts['p99'])}, max {_ms(pcts['max'])}"

@@ -16,7 +16,7 @@ capacity and the curve's figures.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 
 from schemas import EventBatch
 from streams.simulate import Street, generate_day
@@ -33,6 +33,8 @@ class Timeline:
         self._batches = generate_day(street, seed=seed, day=day, events=ENDLESS, batch_events=batch_events,
                                      batch_seconds=batch_seconds)
         self._rest: EventBatch | None = None  # what was left of the upload the last take ended in
+        self.last_time: datetime | None = None
+        """The event time of the last event handed out: where the street's clock stands."""
 
     def take(self, events: int) -> Iterator[EventBatch]:
         """Uploads of exactly ``events`` events in all: an upload the count ends in is split, its rest the first
@@ -46,4 +48,6 @@ class Timeline:
                                                       "events": batch.events[room:]})
                 batch = batch.model_copy(update={"events": batch.events[:room]})
             taken += len(batch.events)
+            latest = max(e.event_time for e in batch.events)
+            self.last_time = latest if self.last_time is None else max(self.last_time, latest)
             yield batch

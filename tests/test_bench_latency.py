@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bench.latency import ProbeSubjects, _probe_event, probe_split
+from bench.latency import ProbeSubjects, _probe_event, idle_probe_start, probe_split
 from streams.simulate import build_street
 
 
@@ -33,3 +33,11 @@ def test_a_probes_delay_splits_at_the_moment_the_worker_made_its_revision() -> N
     assert probe_split(first, sent, sent + 0.040) == pytest.approx((15.0, 25.0), abs=0.01)
     revised = {"detected_at": "2020-02-01T11:00:00+00:00", "updated_at": "2020-02-01T12:00:00.030000+00:00"}
     assert probe_split(revised, sent, sent + 0.032) == pytest.approx((30.0, 2.0), abs=0.01)
+
+
+def test_the_idle_probe_goes_on_from_the_loads_last_event_not_from_a_new_day() -> None:
+    """A day's jump in event time made every checkpoint silent at once, and that burst rode on two probes."""
+    last = datetime(2020, 2, 9, 10, 41, 7, tzinfo=UTC)
+    start = idle_probe_start(last)
+    assert last < start <= last + timedelta(seconds=5)
+    assert idle_probe_start(None).tzinfo is UTC

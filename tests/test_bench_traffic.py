@@ -26,3 +26,13 @@ def test_a_timeline_carries_on_into_the_next_day() -> None:
     timeline = Timeline(street, seed=5, batch_events=50, batch_seconds=60.0)
     days = {e.event_time.date() for b in timeline.take(10_000) for e in b.events}
     assert len(days) >= 2
+
+
+def test_a_timeline_knows_the_event_time_of_the_last_event_it_handed_out() -> None:
+    street = build_street(seed=5, residents=3_000)
+    timeline = Timeline(street, seed=5, batch_events=50, batch_seconds=60.0)
+    assert timeline.last_time is None
+    taken = list(timeline.take(1_234))
+    assert timeline.last_time == max(e.event_time for b in taken for e in b.events)
+    later = list(timeline.take(10))
+    assert timeline.last_time == max(e.event_time for b in (*taken, *later) for e in b.events)
