@@ -39,7 +39,7 @@ system-deps:
 demo: install
 	$(BIN)/gridwatch demo
 
-# The benchmark at full size (1,000,000 residents, 1,000,000 events): about ten minutes.
+# The benchmark at full size (1,000,000 residents, 1,000,000 events): about forty minutes on a 2-core machine.
 bench: install
 	$(BIN)/gridwatch bench --out bench-results/latest.json
 
