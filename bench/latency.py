@@ -199,10 +199,10 @@ def idle_probe_start(last: datetime | None) -> datetime:
     It used to jump to noon of the next day, so that none of the probe's events was late. A day without a
     single scan then passed on the worker's event-time clock as soon as every events partition had seen a
     probe: every checkpoint at once was silent (78 ``silent_checkpoint`` openings at the 100,000-resident
-    street, arriving with one probe's alert), and the probe whose event moved the watermark, with the one
-    after it, carried that burst. Two consecutive early probes were among the phase's three slowest in every
-    run since 7 December (47 to 77 ms against a p50 of 25; probes 2 and 3, 5 and 6 or 11 and 12, by where
-    the subjects' gates hash), and they made its p99. The probe measures one event's way to its alert on an
+    street, arriving with one probe's alert), and the probe whose event moved the watermark, often with the
+    one after it, carried that burst. An early probe was among the phase's three slowest in every run since
+    7 December (47 to 77 ms against a p50 of 25; probes 2, 3, 5, 6, 11 or 12, by where the subjects' gates
+    hash), and was its p99 in most of them. The probe measures one event's way to its alert on an
     idle worker; going on from the load keeps the watermark moving by seconds, as on a street, and the
     events are still never late (they come after everything the load sent).
     """
