@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -21,8 +22,39 @@ from pydantic import BaseModel, SecretStr
 from streams.scrape import metric, scrape
 from streams.settings import Settings
 
+EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LISTENER_PORTS_FROM = 20000
+"""The lowest port ``free_port`` picks; it picks below the kernel's ephemeral range."""
 
-def free_port() -> int:
+
+def ephemeral_low(path: Path = EPHEMERAL_RANGE) -> int:
+    """The first port of the kernel's ephemeral range (Linux's default 32768 where it cannot be read)."""
+    try:
+        return int(path.read_text(encoding="ascii").split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_port(*, below: int | None = None, rng: random.Random | None = None) -> int:
+    """A port on 127.0.0.1 that nothing holds now, for a listener started moments later (a broker, /metrics).
+
+    Picked below the kernel's ephemeral range (``below``, read from the kernel by default). A port the kernel
+    gives for binding port 0 lies in that range, which is also where it takes the local port of every outgoing
+    connection, so a client could hold it by the time the listener binds: the contention loop's fifth demo on
+    8 December found its broker's port taken ("Address already in use") after four runs had used it. Below the
+    range only listeners take ports. Where the range leaves no room below it, the kernel's pick it is.
+    """
+    top = ephemeral_low() if below is None else below
+    pick = rng or random.SystemRandom()
+    if top - LISTENER_PORTS_FROM >= 100:
+        for _ in range(100):
+            port = pick.randrange(LISTENER_PORTS_FROM, top)
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])

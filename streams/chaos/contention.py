@@ -61,12 +61,12 @@ def campaign(runs: int, timeout: float, work: Path, say: Any = print) -> dict[st
     work.mkdir(parents=True, exist_ok=True)
     cli = [sys.executable, "-m", "streams.cli"]
     results: dict[str, list[dict[str, Any]]] = {"demo": [], "smoke_bench": []}
-    demo_port = free_port()
     broker = EphemeralBroker(work / "smoke-broker" / "kafka", quiet=True)
     broker.start()
     try:
         for i in range(runs):
             with cpu_hogs():
+                demo_port = free_port()  # per run: a port free minutes ago need not be now
                 demo = _run([*cli, "--bootstrap", f"127.0.0.1:{demo_port}", "demo", "--exit-when-done"],
                             _env(work / "demo"), timeout, work / f"demo-{i + 1}.log")
                 results["demo"].append(demo)
